@@ -1,0 +1,770 @@
+"""Specifications of the data an environment exchanges, before that data exists.
+
+Import the module, not its names, since `Array`, `Tuple` and `Dict` clash
+with other libraries::
+
+    from jit_env import specs
+    spec = specs.BoundedArray((2,), jnp.float32, minimum=-1.0, maximum=1.0)
+
+Leaf specs (`Array`, `BoundedArray`, `DiscreteArray`) describe one array;
+composite specs (`Tree`, `Tuple`, `Dict`) are pytrees whose leaves are specs,
+and `Batched` prepends a fixed batch axis to any spec.
+
+Every spec offers:
+
+* `validate(value)`: returns `value`, or raises `ValueError`. Shape, dtype and
+  structure are static and are checked when called, also while tracing under
+  `jit`/`vmap`. Bounds are checked at once on concrete values; on traced values
+  the check runs on the device through `jax.debug.callback` and an out-of-bounds
+  value makes the computation fail with a `JaxRuntimeError` carrying the message.
+* `contains(value)`: a bool array (shape `()`), jit- and vmap-able; never raises.
+* `generate_value()`: a fixed value in the spec (zeros or the minimum).
+* `sample(key)`: a random value in the spec: uniform in bounds, uniform over the
+  discrete values, standard normal where a float is unbounded, exponential from
+  the finite side where it is half-bounded, uniform bits for unbounded ints.
+* `replace(**kwargs)` (leaf specs), `==`, `hash`, pickling and a readable `repr`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from typing_extensions import Self
+
+if TYPE_CHECKING:  # pragma: no cover
+    from jit_env._core import Environment
+
+T = TypeVar("T")
+
+ERR_SHAPE = "{spec}: expected shape {expected}, got shape {got}."
+ERR_DTYPE = "{spec}: expected dtype {expected}, got dtype {got}. Cast the value explicitly."
+ERR_BELOW = "{spec}: value {value} is below the minimum {minimum}."
+ERR_ABOVE = "{spec}: value {value} is above the maximum {maximum}."
+ERR_STRUCTURE = "{spec}: expected a value with structure {expected}, got {got}."
+ERR_BOUNDS_SHAPE = "`{which}` of shape {got} does not broadcast to the spec shape {shape}."
+ERR_BOUNDS_ORDER = "`minimum` must be <= `maximum` everywhere, got minimum={} and maximum={}."
+ERR_NOT_INTEGER = "`dtype` of a DiscreteArray must be an integer type, got {}."
+ERR_NUM_VALUES = "`num_values` must hold positive integers, got {}."
+ERR_EMPTY = "A {} spec needs at least one sub-spec."
+ERR_NOT_A_SPEC = "Expected a jit_env.specs.Spec, got {!r}."
+ERR_BATCH_NUM = "`num` must be a positive int, got {!r}."
+ERR_COMPOSITE_REPLACE = (
+    "Composite specs cannot be replaced field by field; build a new {} from its sub-specs."
+)
+ERR_RESHAPE = "reshape_spec does not know how to reshape a {}."
+
+
+def _canonical_dtype(dtype: Any) -> np.dtype[Any]:
+    """The dtype JAX will actually produce for `dtype` (float64 -> float32 without x64)."""
+    return np.dtype(jax.dtypes.canonicalize_dtype(np.dtype(dtype)))
+
+
+def _is_traced(value: Any) -> bool:
+    return isinstance(value, jax.core.Tracer)
+
+
+class Spec(Generic[T], metaclass=abc.ABCMeta):
+    """Base class of all specs; see the module docstring for the shared methods."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str = ""):
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        """The spec's name ("" when unnamed)."""
+        return self._name
+
+    def _label(self) -> str:
+        return f"{type(self).__name__} spec" + (f" {self._name!r}" if self._name else "")
+
+    @abc.abstractmethod
+    def validate(self, value: Any) -> Any:
+        """Returns `value` if it conforms, else raises `ValueError` (see module doc)."""
+
+    @abc.abstractmethod
+    def contains(self, value: Any) -> jax.Array:
+        """Returns a bool array of shape `()`: True iff `value` conforms."""
+
+    @abc.abstractmethod
+    def generate_value(self) -> T:
+        """Returns a fixed value that conforms to the spec."""
+
+    @abc.abstractmethod
+    def sample(self, key: jax.Array) -> T:
+        """Returns a random value that conforms to the spec."""
+
+    @abc.abstractmethod
+    def replace(self, **kwargs: Any) -> Spec[Any]:
+        """Returns a copy with the given constructor arguments replaced."""
+
+    @abc.abstractmethod
+    def _key(self) -> tuple[Any, ...]:
+        """A hashable tuple that identifies the spec, for `==` and `hash`."""
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._key() == other._key()  # type: ignore[attr-defined,no-any-return]
+
+    def __hash__(self) -> int:
+        return hash((type(self), self._key()))
+
+
+def _array_repr(a: np.ndarray) -> str:
+    return repr(a.item()) if a.ndim == 0 else np.array2string(a, separator=", ")
+
+
+class Array(Spec[jax.Array]):
+    """An array of a fixed shape and dtype.
+
+    >>> spec = Array((2,), jnp.float32, name="obs")
+    >>> spec
+    Array(shape=(2,), dtype=float32, name='obs')
+    >>> spec.validate(jnp.zeros(2)).shape
+    (2,)
+    """
+
+    __slots__ = ("_shape", "_dtype")
+
+    def __init__(self, shape: Sequence[int], dtype: Any, name: str = ""):
+        """Args:
+        shape: The array's shape.
+        dtype: The array's dtype, canonicalised as JAX would (float64 is
+            float32 unless `JAX_ENABLE_X64` is set).
+        name: An optional name, used in error messages.
+        """
+        super().__init__(name)
+        self._shape = tuple(int(d) for d in shape)
+        self._dtype = _canonical_dtype(dtype)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._shape
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self._dtype
+
+    def _repr_fields(self) -> list[str]:
+        return [f"shape={self._shape}", f"dtype={self._dtype}"]
+
+    def __repr__(self) -> str:
+        fields = self._repr_fields() + ([f"name={self._name!r}"] if self._name else [])
+        return f"{type(self).__name__}({', '.join(fields)})"
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self._shape, self._dtype, self._name)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self._shape, self._dtype, self._name))
+
+    def _constructor_kwargs(self) -> dict[str, Any]:
+        return {"shape": self._shape, "dtype": self._dtype, "name": self._name}
+
+    def replace(self, **kwargs: Any) -> Self:
+        """Returns a copy with constructor arguments replaced.
+
+        >>> Array((2,), jnp.float32).replace(shape=(3,)).shape
+        (3,)
+        """
+        return type(self)(**{**self._constructor_kwargs(), **kwargs})
+
+    def _as_array(self, value: Any) -> Any:
+        """`value` as something with `.shape` and `.dtype`, without device work."""
+        if isinstance(value, (jax.Array, np.ndarray, np.generic)):
+            return value
+        if isinstance(value, (bool, int, float)) and np.can_cast(type(value), self._dtype):
+            return np.asarray(value, self._dtype)  # Python scalars are weakly typed.
+        return np.asarray(value)
+
+    def _check_shape_dtype(self, value: Any) -> Any:
+        arr = self._as_array(value)
+        if tuple(arr.shape) != self._shape:
+            raise ValueError(
+                ERR_SHAPE.format(spec=self._label(), expected=self._shape, got=tuple(arr.shape))
+            )
+        if arr.dtype != self._dtype:
+            raise ValueError(
+                ERR_DTYPE.format(spec=self._label(), expected=self._dtype, got=arr.dtype)
+            )
+        return arr
+
+    def validate(self, value: Any) -> Any:
+        self._check_shape_dtype(value)
+        return value
+
+    def _matches(self, value: Any) -> bool:
+        arr = self._as_array(value)
+        return tuple(arr.shape) == self._shape and arr.dtype == self._dtype
+
+    def contains(self, value: Any) -> jax.Array:
+        return jnp.asarray(self._matches(value))
+
+    def generate_value(self) -> jax.Array:
+        return jnp.zeros(self._shape, self._dtype)
+
+    def sample(self, key: jax.Array) -> jax.Array:
+        dtype = self._dtype
+        if jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.complexfloating):
+            return jax.random.normal(key, self._shape, dtype)
+        if dtype == np.bool_:
+            return jax.random.bernoulli(key, 0.5, self._shape)
+        bits = jax.random.bits(key, self._shape, np.dtype(f"uint{dtype.itemsize * 8}"))
+        return jax.lax.bitcast_convert_type(bits, dtype)
+
+
+class BoundedArray(Array):
+    """An array whose values lie in `[minimum, maximum]` (elementwise, inclusive).
+
+    >>> spec = BoundedArray((2,), jnp.float32, minimum=-1.0, maximum=1.0)
+    >>> bool(spec.contains(jnp.array([0.5, 2.0], jnp.float32)))
+    False
+    """
+
+    __slots__ = ("_minimum", "_maximum")
+
+    def __init__(
+        self,
+        shape: Sequence[int],
+        dtype: Any,
+        minimum: Any,
+        maximum: Any,
+        name: str = "",
+    ):
+        """Args:
+        shape: The array's shape.
+        dtype: The array's dtype.
+        minimum: Lower bound, broadcastable to `shape`.
+        maximum: Upper bound, broadcastable to `shape`.
+        name: An optional name.
+
+        Raises:
+            ValueError: If a bound does not broadcast to `shape` or
+                `minimum > maximum` anywhere.
+        """
+        super().__init__(shape, dtype, name)
+        bounds = []
+        for which, bound in (("minimum", minimum), ("maximum", maximum)):
+            arr = np.array(bound, dtype=self._dtype)
+            try:
+                np.broadcast_to(arr, self._shape)
+            except ValueError:
+                raise ValueError(
+                    ERR_BOUNDS_SHAPE.format(which=which, got=arr.shape, shape=self._shape)
+                ) from None
+            arr.flags.writeable = False
+            bounds.append(arr)
+        self._minimum, self._maximum = bounds
+        if np.any(self._minimum > self._maximum):
+            raise ValueError(ERR_BOUNDS_ORDER.format(self._minimum, self._maximum))
+
+    @property
+    def minimum(self) -> np.ndarray:
+        """The lower bound as a read-only NumPy array (broadcastable to `shape`)."""
+        return self._minimum
+
+    @property
+    def maximum(self) -> np.ndarray:
+        """The upper bound as a read-only NumPy array (broadcastable to `shape`)."""
+        return self._maximum
+
+    def _repr_fields(self) -> list[str]:
+        return super()._repr_fields() + [
+            f"minimum={_array_repr(self._minimum)}",
+            f"maximum={_array_repr(self._maximum)}",
+        ]
+
+    def _key(self) -> tuple[Any, ...]:
+        return (
+            *super()._key(),
+            self._minimum.shape,
+            self._minimum.tobytes(),
+            self._maximum.shape,
+            self._maximum.tobytes(),
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            type(self),
+            (self._shape, self._dtype, self._minimum, self._maximum, self._name),
+        )
+
+    def _constructor_kwargs(self) -> dict[str, Any]:
+        return {
+            **super()._constructor_kwargs(),
+            "minimum": self._minimum,
+            "maximum": self._maximum,
+        }
+
+    def validate(self, value: Any) -> Any:
+        self._check_shape_dtype(value)
+        if _is_traced(value):
+            jax.debug.callback(self._check_bounds, value)
+        else:
+            self._check_bounds(value)
+        return value
+
+    def _check_bounds(self, value: Any) -> None:
+        arr = np.asarray(value)
+        if np.any(arr < self._minimum):
+            raise ValueError(
+                ERR_BELOW.format(spec=self._label(), value=arr, minimum=self._minimum)
+            )
+        if np.any(arr > self._maximum):
+            raise ValueError(
+                ERR_ABOVE.format(spec=self._label(), value=arr, maximum=self._maximum)
+            )
+
+    def contains(self, value: Any) -> jax.Array:
+        if not self._matches(value):
+            return jnp.asarray(False)
+        value = jnp.asarray(value)
+        return jnp.all((value >= self._minimum) & (value <= self._maximum))
+
+    def generate_value(self) -> jax.Array:
+        return jnp.broadcast_to(jnp.asarray(self._minimum), self._shape)
+
+    def sample(self, key: jax.Array) -> jax.Array:
+        low = np.broadcast_to(self._minimum, self._shape)
+        high = np.broadcast_to(self._maximum, self._shape)
+        dtype = self._dtype
+        if jnp.issubdtype(dtype, jnp.floating):
+            k_unif, k_exp, k_norm = jax.random.split(key, 3)
+            u = jax.random.uniform(k_unif, self._shape, dtype)
+            # low * (1 - u) + high * u cannot overflow, unlike low + (high - low) * u.
+            with np.errstate(invalid="ignore"):
+                unif = low * (1 - u) + high * u
+            expo = jax.random.exponential(k_exp, self._shape, dtype)
+            norm = jax.random.normal(k_norm, self._shape, dtype)
+            lo_fin, hi_fin = np.isfinite(low), np.isfinite(high)
+            value = jnp.where(
+                lo_fin & hi_fin,
+                unif,
+                jnp.where(lo_fin, low + expo, jnp.where(hi_fin, high - expo, norm)),
+            )
+            return jnp.clip(value, low, high)
+        # Integers and bools: uniform over [low, high]. randint's range is
+        # half-open and its upper bound must fit the dtype, so draw from
+        # [low, high) and pick `high` with probability 1 / (high - low + 1).
+        int_dtype = np.dtype(np.int32) if dtype == np.bool_ else dtype
+        k_int, k_top = jax.random.split(key)
+        below_top = jax.random.randint(
+            k_int, self._shape, low.astype(int_dtype), high.astype(int_dtype), int_dtype
+        )
+        count = high.astype(np.float64) - low.astype(np.float64) + 1.0
+        top = jax.random.uniform(k_top, self._shape) < (1.0 / count).astype(np.float32)
+        value = jnp.where(top, jnp.asarray(high.astype(int_dtype)), below_top)
+        return value.astype(dtype)
+
+
+class DiscreteArray(BoundedArray):
+    """Integers in `[0, num_values)`; `num_values` may be an array (multi-discrete).
+
+    >>> spec = DiscreteArray(3)
+    >>> spec
+    DiscreteArray(num_values=3, dtype=int32)
+    >>> int(spec.num_values), spec.shape
+    (3, ())
+    """
+
+    __slots__ = ()
+
+    def __init__(self, num_values: Any, dtype: Any = jnp.int32, name: str = ""):
+        """Args:
+        num_values: Number of values: an int, or an array of ints whose
+            shape becomes the spec's shape.
+        dtype: An integer dtype.
+        name: An optional name.
+
+        Raises:
+            ValueError: If `dtype` is not an integer type or `num_values` is
+                not positive.
+        """
+        if not jnp.issubdtype(np.dtype(dtype), jnp.integer):
+            raise ValueError(ERR_NOT_INTEGER.format(np.dtype(dtype)))
+        num = np.asarray(num_values)
+        if not jnp.issubdtype(num.dtype, jnp.integer) or not np.all(num > 0):
+            raise ValueError(ERR_NUM_VALUES.format(num_values))
+        super().__init__(num.shape, dtype, minimum=0, maximum=num - 1, name=name)
+
+    @property
+    def num_values(self) -> np.ndarray:
+        """The number of values per element (an int array of the spec's shape)."""
+        return self._maximum + 1
+
+    def _repr_fields(self) -> list[str]:
+        return [f"num_values={_array_repr(self.num_values)}", f"dtype={self._dtype}"]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.num_values, self._dtype, self._name))
+
+    def _constructor_kwargs(self) -> dict[str, Any]:
+        return {"num_values": self.num_values, "dtype": self._dtype, "name": self._name}
+
+    def sample(self, key: jax.Array) -> jax.Array:
+        return jax.random.randint(key, self._shape, 0, self.num_values, self._dtype)
+
+
+class CompositeSpec(Spec[Any]):
+    """A spec built from other specs."""
+
+    __slots__ = ()
+
+    @abc.abstractmethod
+    def as_spec_struct(self) -> Any:
+        """Returns the sub-specs one level down, as a plain pytree of specs."""
+
+    def replace(self, **kwargs: Any) -> Spec[Any]:
+        """Always raises: rebuild composite specs from their parts instead.
+
+        Raises:
+            RuntimeError: Always.
+        """
+        raise RuntimeError(ERR_COMPOSITE_REPLACE.format(type(self).__name__))
+
+
+def _is_spec(x: Any) -> bool:
+    return isinstance(x, Spec)
+
+
+@jax.tree_util.register_pytree_node_class
+class Tree(CompositeSpec):
+    """A pytree of specs: `leave_specs` unflattened by `treedef`.
+
+    A `Tree` is itself a pytree whose leaves are its sub-specs, so
+    `jax.tree_util.tree_map(f, spec)` maps over them.
+
+    >>> obs, act = Array((2,), jnp.float32), DiscreteArray(2)
+    >>> spec = Tree([obs, act], jax.tree_util.tree_structure((0, 0)))
+    >>> spec.generate_value()[1].dtype
+    dtype('int32')
+    """
+
+    __slots__ = ("_leave_specs", "_treedef")
+
+    def __init__(self, leaves: Sequence[Spec[Any]], structure: Any, name: str = ""):
+        """Args:
+        leaves: The sub-specs, in `structure`'s flattening order.
+        structure: A `jax.tree_util.PyTreeDef` with `len(leaves)` leaves.
+        name: An optional name.
+
+        Raises:
+            TypeError: If a leaf is not a Spec.
+            ValueError: If the number of leaves does not match `structure`.
+        """
+        super().__init__(name)
+        leaves = list(leaves)
+        for leaf in leaves:
+            if not isinstance(leaf, Spec):
+                raise TypeError(ERR_NOT_A_SPEC.format(leaf))
+        if structure.num_leaves != len(leaves):
+            raise ValueError(
+                f"`structure` has {structure.num_leaves} leaves but {len(leaves)} specs were given."
+            )
+        self._leave_specs = leaves
+        self._treedef = structure
+
+    @property
+    def leave_specs(self) -> list[Spec[Any]]:
+        return self._leave_specs
+
+    @property
+    def treedef(self) -> Any:
+        return self._treedef
+
+    def __repr__(self) -> str:
+        inner = self._treedef.unflatten([_ReprLeaf(repr(s)) for s in self._leave_specs])
+        name = f", name={self._name!r}" if self._name else ""
+        return f"{type(self).__name__}({inner!r}{name})"
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self._treedef, tuple(self._leave_specs), self._name)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_unflatten_tree, (type(self), self.tree_flatten()[1], self._leave_specs))
+
+    def tree_flatten(self) -> tuple[list[Spec[Any]], tuple[Any, str]]:
+        return self._leave_specs, (self._treedef, self._name)
+
+    @classmethod
+    def tree_unflatten(cls, aux: tuple[Any, str], children: Sequence[Any]) -> Tree:
+        obj = object.__new__(cls)
+        obj._name = aux[1]
+        obj._treedef = aux[0]
+        obj._leave_specs = list(children)
+        return obj
+
+    def as_spec_struct(self) -> Any:
+        return self._treedef.unflatten(self._leave_specs)
+
+    def _flatten_value(self, value: Any) -> list[Any]:
+        try:
+            return self._treedef.flatten_up_to(value)  # type: ignore[no-any-return]
+        except (ValueError, TypeError):
+            raise ValueError(
+                ERR_STRUCTURE.format(
+                    spec=self._label(),
+                    expected=self._treedef,
+                    got=jax.tree_util.tree_structure(value),
+                )
+            ) from None
+
+    def validate(self, value: Any) -> Any:
+        for spec, leaf in zip(self._leave_specs, self._flatten_value(value)):
+            spec.validate(leaf)
+        return value
+
+    def contains(self, value: Any) -> jax.Array:
+        try:
+            leaves = self._flatten_value(value)
+        except ValueError:
+            return jnp.asarray(False)
+        result = jnp.asarray(True)
+        for spec, leaf in zip(self._leave_specs, leaves):
+            result = result & spec.contains(leaf)
+        return result
+
+    def generate_value(self) -> Any:
+        return self._treedef.unflatten([s.generate_value() for s in self._leave_specs])
+
+    def sample(self, key: jax.Array) -> Any:
+        keys = jax.random.split(key, len(self._leave_specs))
+        return self._treedef.unflatten(
+            [s.sample(k) for s, k in zip(self._leave_specs, keys)]
+        )
+
+
+def _unflatten_tree(cls: type[Tree], aux: tuple[Any, str], children: Sequence[Any]) -> Tree:
+    return cls.tree_unflatten(aux, children)
+
+
+class _ReprLeaf:
+    """Prints as the given text inside a pytree's repr."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+@jax.tree_util.register_pytree_node_class
+class Tuple(Tree):
+    """A tuple of specs.
+
+    >>> Tuple(Array((), jnp.float32), DiscreteArray(2)).generate_value()[0].shape
+    ()
+    """
+
+    __slots__ = ()
+
+    def __init__(self, *var_specs: Spec[Any], name: str = ""):
+        """Raises:
+        ValueError: If no specs are given.
+        """
+        if not var_specs:
+            raise ValueError(ERR_EMPTY.format("Tuple"))
+        super().__init__(list(var_specs), jax.tree_util.tree_structure((0,) * len(var_specs)), name)
+
+    def __repr__(self) -> str:
+        name = f", name={self._name!r}" if self._name else ""
+        return f"Tuple({', '.join(map(repr, self._leave_specs))}{name})"
+
+
+@jax.tree_util.register_pytree_node_class
+class Dict(Tree):
+    """A dict of specs (keys are sorted, as in JAX pytrees).
+
+    >>> Dict(pos=Array((2,), jnp.float32)).generate_value()["pos"].shape
+    (2,)
+    """
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        dict_spec: Mapping[str, Spec[Any]] | None = None,
+        name: str = "",
+        **kwarg_specs: Spec[Any],
+    ):
+        """Args:
+        dict_spec: A mapping from keys to specs.
+        name: An optional name.
+        **kwarg_specs: More entries, merged into `dict_spec`.
+
+        Raises:
+            ValueError: If there are no entries.
+        """
+        full = {**(dict_spec or {}), **kwarg_specs}
+        if not full:
+            raise ValueError(ERR_EMPTY.format("Dict"))
+        structure = jax.tree_util.tree_structure({k: 0 for k in full})
+        super().__init__(structure.flatten_up_to(full), structure, name)
+
+    def __repr__(self) -> str:
+        keys = self._treedef.unflatten(range(len(self._leave_specs)))
+        entries = ", ".join(f"{k!r}: {self._leave_specs[i]!r}" for k, i in keys.items())
+        name = f", name={self._name!r}" if self._name else ""
+        return f"Dict({{{entries}}}{name})"
+
+
+class Batched(CompositeSpec, Generic[T]):
+    """`num` stacked values of `spec`: every leaf gains a leading axis of size `num`.
+
+    >>> spec = Batched(DiscreteArray(3), num=4)
+    >>> spec.generate_value().shape
+    (4,)
+    """
+
+    __slots__ = ("_spec", "_num")
+
+    def __init__(self, spec: Spec[Any], num: int, name: str = ""):
+        """Raises:
+        TypeError: If `spec` is not a Spec.
+        ValueError: If `num` is not a positive int.
+        """
+        super().__init__(name)
+        if not isinstance(spec, Spec):
+            raise TypeError(ERR_NOT_A_SPEC.format(spec))
+        if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num <= 0:
+            raise ValueError(ERR_BATCH_NUM.format(num))
+        self._spec = spec
+        self._num = int(num)
+
+    @property
+    def spec(self) -> Spec[Any]:
+        """The spec of one slice."""
+        return self._spec
+
+    @property
+    def num(self) -> int:
+        """The batch size."""
+        return self._num
+
+    def __repr__(self) -> str:
+        name = f", name={self._name!r}" if self._name else ""
+        return f"Batched({self._spec!r}, num={self._num}{name})"
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self._spec, self._num, self._name)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self._spec, self._num, self._name))
+
+    def as_spec_struct(self) -> Any:
+        """The sub-specs one level down, each with the batch axis prepended."""
+        inner = self._spec.as_spec_struct() if isinstance(self._spec, CompositeSpec) else self._spec
+        return jax.tree_util.tree_map(
+            lambda s: reshape_spec(s, prepend=(self._num,)), inner, is_leaf=_is_spec
+        )
+
+    def _unpacked(self) -> Spec[Any]:
+        return _as_tree(unpack_spec(self))
+
+    def validate(self, value: Any) -> Any:
+        return self._unpacked().validate(value)
+
+    def contains(self, value: Any) -> jax.Array:
+        return self._unpacked().contains(value)
+
+    def generate_value(self) -> Any:
+        return jax.tree_util.tree_map(
+            lambda v: jnp.broadcast_to(v, (self._num, *jnp.shape(v))),
+            self._spec.generate_value(),
+        )
+
+    def sample(self, key: jax.Array) -> Any:
+        return jax.vmap(self._spec.sample)(jax.random.split(key, self._num))
+
+
+def _as_tree(spec_struct: Any) -> Spec[Any]:
+    """A plain pytree of leaf specs as one `Spec`."""
+    if isinstance(spec_struct, Spec):
+        return spec_struct
+    leaves, treedef = jax.tree_util.tree_flatten(spec_struct, is_leaf=_is_spec)
+    return Tree(leaves, treedef)
+
+
+def _broadcast_bound(bound: np.ndarray, shape: tuple[int, ...], prepend: tuple[int, ...],
+                     append: tuple[int, ...]) -> np.ndarray:
+    full = np.broadcast_to(bound, shape).reshape(shape + (1,) * len(append))
+    return np.broadcast_to(full, (*prepend, *shape, *append))
+
+
+def reshape_spec(
+    spec: Spec[Any], prepend: Sequence[int] = (), append: Sequence[int] = ()
+) -> Any:
+    """Adds axes before and/or after the shape of every leaf of `spec`.
+
+    Bounds are broadcast to the new shape. A composite spec gives back a plain
+    pytree of reshaped leaf specs (as `unpack_spec` does).
+
+    Args:
+        spec: The spec to reshape.
+        prepend: Axes to put in front.
+        append: Axes to put at the back.
+
+    Returns:
+        The reshaped spec, or a pytree of them.
+
+    Raises:
+        NotImplementedError: If a leaf is of an unknown spec type.
+
+    >>> reshape_spec(DiscreteArray(3), prepend=(2,)).num_values.tolist()
+    [3, 3]
+    """
+    prepend, append = tuple(prepend), tuple(append)
+    if isinstance(spec, CompositeSpec):
+        return jax.tree_util.tree_map(
+            lambda s: reshape_spec(s, prepend, append), unpack_spec(spec), is_leaf=_is_spec
+        )
+    if isinstance(spec, DiscreteArray):
+        return spec.replace(
+            num_values=_broadcast_bound(spec.num_values, spec.shape, prepend, append)
+        )
+    if isinstance(spec, BoundedArray):
+        return spec.replace(
+            shape=(*prepend, *spec.shape, *append),
+            minimum=_broadcast_bound(spec.minimum, spec.shape, prepend, append),
+            maximum=_broadcast_bound(spec.maximum, spec.shape, prepend, append),
+        )
+    if isinstance(spec, Array):
+        return spec.replace(shape=(*prepend, *spec.shape, *append))
+    raise NotImplementedError(ERR_RESHAPE.format(type(spec).__name__))
+
+
+def unpack_spec(spec: Spec[Any]) -> Any:
+    """Recursively turns composite specs into a plain pytree of leaf specs.
+
+    >>> unpack_spec(Batched(Array((), jnp.float32), num=3)).shape
+    (3,)
+    """
+    if isinstance(spec, CompositeSpec):
+        return jax.tree_util.tree_map(unpack_spec, spec.as_spec_struct(), is_leaf=_is_spec)
+    return spec
+
+
+class EnvironmentSpec(NamedTuple):
+    """The four specs of an environment."""
+
+    observations: Spec[Any]
+    actions: Spec[Any]
+    rewards: Spec[Any]
+    discounts: Spec[Any]
+
+
+def make_environment_spec(env: Environment[Any, Any, Any]) -> EnvironmentSpec:
+    """Collects the four specs of `env` into an `EnvironmentSpec`."""
+    return EnvironmentSpec(
+        observations=env.observation_spec(),
+        actions=env.action_spec(),
+        rewards=env.reward_spec(),
+        discounts=env.discount_spec(),
+    )

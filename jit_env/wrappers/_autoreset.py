@@ -1,0 +1,415 @@
+"""Auto-reset: start a new episode when one ends, without losing the terminal observation.
+
+Two modes (see docs/semantics.md):
+
+* ``"same_step"`` (default, jit_env 0.1.5's behaviour): the step that ends an
+  episode returns a FIRST `TimeStep` whose observation is the new episode's
+  first observation, and whose reward and discount are those of the ending
+  transition (discount 0 for a termination, > 0 for a truncation).
+* ``"next_step"``: the step that ends an episode returns the LAST `TimeStep`
+  unchanged; the following `step` ignores its action, resets and returns FIRST
+  (the Gymnasium ``NEXT_STEP`` convention).
+
+In both modes ``extras["final_observation"]`` holds, on every step, the
+observation the inner `step` (or `reset`) returned before any reset, so the
+terminal observation is never lost and the extras keep one structure.
+
+A reset uses the finished state's own key (`state.key`) as its reset key, so
+every sub-environment's key chain is independent and deterministic given the
+key passed to `reset`. Environments must therefore store a key derived from
+(split off) the reset key, never the reset key itself (`jit_env.testing`
+checks this).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from jit_env import _core, _struct, specs
+from jit_env.wrappers import _common, _transforms
+from jit_env.wrappers._common import FINAL_OBSERVATION
+
+SAME_STEP = "same_step"
+NEXT_STEP = "next_step"
+MODES = (SAME_STEP, NEXT_STEP)
+
+COMPLETE = "complete"
+OPTIMISTIC = "optimistic"
+PRECOMPUTED = "precomputed"
+STRATEGIES = (COMPLETE, OPTIMISTIC, PRECOMPUTED)
+
+ERR_BATCHED_STEP_TYPE = (
+    "AutoReset got a step_type of shape {}; it handles one environment. Use "
+    "VmapAutoReset or TileAutoReset for batched environments."
+)
+ERR_NUM_RESETS = "`num_resets` must be a positive int, got {!r}."
+ERR_POOL_OPTIONS = (
+    "The 'precomputed' strategy shares one pool of initial states, so it cannot "
+    "take per-environment reset options (`options_in_axes` must be None)."
+)
+ERR_STRATEGY_ARG = "`{}` is only used by the {!r} strategy; got {}={!r} with strategy={!r}."
+
+_SALT_POOL = 0x706F6F6C  # Salts for keys derived from a state's key.
+_SALT_DRAW = 0x64726177
+_SALT_COPY = 0x636F7079
+
+
+@_struct.dataclass
+class AutoResetState(_core.WrapperState[Any]):
+    """State of `AutoReset` in ``"next_step"`` mode.
+
+    Attributes:
+        inner: The inner environment's state.
+        needs_reset: bool array, True where the last step returned LAST.
+    """
+
+    needs_reset: jax.Array
+
+
+@_struct.dataclass
+class BatchedAutoResetState(_core.WrapperState[Any]):
+    """State of `VmapAutoReset`/`TileAutoReset` in next-step mode or with a pool.
+
+    Attributes:
+        inner: The batched inner state.
+        needs_reset: bool array `(N,)`, True where the last step returned LAST.
+        pool_state: The pool of initial states (leading axis `pool_size`) of
+            the ``"precomputed"`` strategy, else None.
+        pool_timestep: The pool's FIRST time steps, else None.
+    """
+
+    needs_reset: jax.Array
+    pool_state: Any = None
+    pool_timestep: Any = None
+
+
+def _with_final(timestep: _core.TimeStep[Any], final: Any) -> _core.TimeStep[Any]:
+    return _common.with_extras(timestep, **{FINAL_OBSERVATION: final})
+
+
+def _same_step_timestep(
+    done: jax.Array, stepped: _core.TimeStep[Any], restarted: _core.TimeStep[Any]
+) -> _core.TimeStep[Any]:
+    """The ending step's reward, discount and extras; the new episode's observation."""
+    return _core.TimeStep(
+        step_type=jnp.where(done, jnp.asarray(_core.StepType.FIRST, jnp.int8), stepped.step_type),
+        reward=stepped.reward,
+        discount=stepped.discount,
+        observation=_common.select(done, restarted.observation, stepped.observation),
+        extras={**(stepped.extras or {}), FINAL_OBSERVATION: stepped.observation},
+    )
+
+
+class AutoReset(_core.Wrapper[Any, Any, Any]):
+    """Resets a single environment when its episode ends.
+
+    `jax.vmap(AutoReset(env).step)` computes the reset of every sub-environment
+    on every step and selects (a `lax.cond` under `vmap` becomes a select); it is
+    equivalent to `VmapAutoReset(env, strategy="complete")`, which is the
+    clearer way to write it.
+
+    In ``"same_step"`` mode the state is the inner state unchanged; in
+    ``"next_step"`` mode it is an `AutoResetState`.
+    """
+
+    def __init__(self, env: _core.Environment[Any, Any, Any], *, mode: str = SAME_STEP):
+        """Args:
+        env: The environment (unbatched).
+        mode: ``"same_step"`` or ``"next_step"``.
+
+        Raises:
+            ValueError: If `mode` is unknown.
+        """
+        super().__init__(env)
+        self.mode = _common.check_choice("mode", mode, MODES)
+        self.state_type = AutoResetState if self.mode == NEXT_STEP else None
+
+    def _repr_kwargs(self) -> list[tuple[str, Any]]:
+        return [("mode", self.mode)] if self.mode != SAME_STEP else []
+
+    def reset(self, key: jax.Array, *, options: _core.EnvOptions = None) -> Any:
+        state, timestep = self._env.reset(key, options=options)
+        timestep = _with_final(timestep, timestep.observation)
+        if self.mode == NEXT_STEP:
+            state = AutoResetState(inner=state, needs_reset=jnp.zeros((), bool))
+        return state, timestep
+
+    def _restart(self, state: Any) -> Any:
+        return self._env.reset(_core.state_key(state), options=_core.state_options(state))
+
+    def step(self, state: Any, action: Any) -> Any:
+        if self.mode == SAME_STEP:
+            return self._step_same(state, action)
+        return self._step_next(state, action)
+
+    def _step_same(self, state: Any, action: Any) -> Any:
+        state, timestep = self._env.step(state, action)
+        done = timestep.last()
+        if jnp.shape(done) != ():
+            raise ValueError(ERR_BATCHED_STEP_TYPE.format(jnp.shape(done)))
+
+        def restart(state: Any, timestep: Any) -> Any:
+            new_state, first = self._restart(state)
+            return new_state, _same_step_timestep(done, timestep, first)
+
+        def keep(state: Any, timestep: Any) -> Any:
+            return state, _with_final(timestep, timestep.observation)
+
+        return jax.lax.cond(done, restart, keep, state, timestep)
+
+    def _step_next(self, state: AutoResetState, action: Any) -> Any:
+        if jnp.shape(state.needs_reset) != ():
+            raise ValueError(ERR_BATCHED_STEP_TYPE.format(jnp.shape(state.needs_reset)))
+
+        def restart(inner: Any) -> Any:
+            return self._restart(inner)
+
+        def advance(inner: Any) -> Any:
+            return self._env.step(inner, action)
+
+        inner, timestep = jax.lax.cond(state.needs_reset, restart, advance, state.inner)
+        return (
+            AutoResetState(inner=inner, needs_reset=timestep.last()),
+            _with_final(timestep, timestep.observation),
+        )
+
+
+def _gather(tree: Any, index: jax.Array) -> Any:
+    return jax.tree_util.tree_map(lambda x: x[index], tree)
+
+
+def _reset_batch(env: _core.Environment[Any, Any, Any], keys: jax.Array, options: Any) -> Any:
+    in_axes = None if options is None else 0
+    return jax.vmap(lambda k, o: env.reset(k, options=o), in_axes=(0, in_axes))(keys, options)
+
+
+class _BatchedAutoReset(_core.Wrapper[Any, Any, Any]):
+    """Shared logic of `VmapAutoReset` and `TileAutoReset` (abstract)."""
+
+    _batched: _transforms.Vmap | _transforms.Tile
+
+    def _setup(
+        self,
+        mode: str,
+        strategy: str,
+        num_resets: int | None,
+        pool_size: int | None,
+        options_in_axes: Any,
+    ) -> None:
+        self.mode = _common.check_choice("mode", mode, MODES)
+        self.strategy = _common.check_choice("strategy", strategy, STRATEGIES)
+        for name, value, owner in (("num_resets", num_resets, OPTIMISTIC),
+                                   ("pool_size", pool_size, PRECOMPUTED)):
+            if value is not None:
+                if strategy != owner:
+                    raise ValueError(ERR_STRATEGY_ARG.format(name, owner, name, value, strategy))
+                _common.check_positive_int(name, value)
+        if strategy == PRECOMPUTED and options_in_axes is not None:
+            raise ValueError(ERR_POOL_OPTIONS)
+        self.num_resets = num_resets
+        self.pool_size = pool_size
+        self._options_in_axes = options_in_axes
+        wraps_state = mode == NEXT_STEP or strategy == PRECOMPUTED
+        self.state_type = BatchedAutoResetState if wraps_state else None
+
+    def _repr_kwargs(self) -> list[tuple[str, Any]]:
+        kwargs: list[tuple[str, Any]] = []
+        if self.mode != SAME_STEP:
+            kwargs.append(("mode", self.mode))
+        if self.strategy != COMPLETE:
+            kwargs.append(("strategy", self.strategy))
+        for name in ("num_resets", "pool_size", "_options_in_axes"):
+            if getattr(self, name) is not None:
+                kwargs.append((name.lstrip("_"), getattr(self, name)))
+        return kwargs
+
+    def observation_spec(self) -> specs.Spec[Any]:
+        return self._batched.observation_spec()
+
+    def action_spec(self) -> specs.Spec[Any]:
+        return self._batched.action_spec()
+
+    def reward_spec(self) -> specs.Spec[Any]:
+        return self._batched.reward_spec()
+
+    def discount_spec(self) -> specs.Spec[Any]:
+        return self._batched.discount_spec()
+
+    def render(self, state: Any) -> Any:
+        if self._renderer is not None:
+            return self._renderer(state)
+        return self._batched.render(state.inner if self.state_type else state)
+
+    def _pool_key(self, key: jax.Array) -> jax.Array:
+        """The key the pool of initial states is built from."""
+        raise NotImplementedError
+
+    def reset(self, key: jax.Array, *, options: _core.EnvOptions = None) -> Any:
+        state, timestep = self._batched.reset(key, options=options)
+        timestep = _with_final(timestep, timestep.observation)
+        if self.state_type is None:
+            return state, timestep
+        num = jnp.shape(timestep.step_type)[0]
+        pool_state = pool_timestep = None
+        if self.strategy == PRECOMPUTED:
+            size = self.pool_size or num
+            pool_keys = jax.random.split(jax.random.fold_in(self._pool_key(key), _SALT_POOL), size)
+            pool_state, pool_timestep = jax.vmap(
+                lambda k: self._env.reset(k, options=options))(pool_keys)
+        return BatchedAutoResetState(
+            inner=state,
+            needs_reset=jnp.zeros((num,), bool),
+            pool_state=pool_state,
+            pool_timestep=pool_timestep,
+        ), timestep
+
+    def _restarts(self, done: jax.Array, inner: Any, wrapper: Any) -> Any:
+        """Fresh (state, FIRST timestep) for the sub-environments where `done`.
+
+        Rows where `done` is False hold arbitrary values; the caller selects.
+        """
+        keys = _core.state_key(inner)
+        options = _core.state_options(inner)
+        num = done.shape[0]
+        if self.strategy == COMPLETE:
+            return _reset_batch(self._env, keys, options)
+        if self.strategy == OPTIMISTIC:
+            m = min(self.num_resets or max(1, num // 16), num)
+            # The first `m` finished sub-environments reset from their own keys,
+            # exactly as with the complete strategy; any beyond `m` copy one of
+            # those episodes' initial states with a key of their own.
+            (chosen,) = jnp.nonzero(done, size=m, fill_value=0)
+            fresh = _reset_batch(self._env, keys[chosen], _gather(options, chosen) if options is not None else None)
+            rank = jnp.cumsum(done) - 1
+            state, timestep = _gather(fresh, jnp.where(done, rank % m, 0))
+            copied = done & (rank >= m)
+            own_keys = jax.vmap(jax.random.fold_in, in_axes=(0, None))(keys, _SALT_COPY)
+            new_keys = _common.select(copied, own_keys, _core.state_key(state))
+            return _core.replace_key(state, new_keys), timestep
+        # PRECOMPUTED: draw an initial state from the pool with the sub-env's own key.
+        size = jax.tree_util.tree_leaves(wrapper.pool_timestep.step_type)[0].shape[0]
+        draw_keys = jax.vmap(jax.random.fold_in, in_axes=(0, None))(keys, _SALT_DRAW)
+        index = jax.vmap(lambda k: jax.random.randint(k, (), 0, size))(draw_keys)
+        state = _gather(wrapper.pool_state, index)
+        timestep = _gather(wrapper.pool_timestep, index)
+        own_keys = jax.vmap(jax.random.fold_in, in_axes=(0, None))(keys, _SALT_COPY)
+        return _core.replace_key(state, own_keys), timestep
+
+    def step(self, state: Any, action: Any) -> Any:
+        if self.state_type is None:
+            return self._step_same(state, action, None)
+        if self.mode == SAME_STEP:
+            inner, timestep = self._step_same(state.inner, action, state)
+            return _replace_inner(state, inner, timestep.last()), timestep
+        return self._step_next(state, action)
+
+    def _step_same(self, inner: Any, action: Any, wrapper: Any) -> Any:
+        inner, stepped = self._batched.step(inner, action)
+        done = stepped.last()
+        fresh_state, first = self._restarts(done, inner, wrapper)
+        return (
+            _common.select(done, fresh_state, inner),
+            _same_step_timestep(done, stepped, first),
+        )
+
+    def _step_next(self, state: BatchedAutoResetState, action: Any) -> Any:
+        needs = state.needs_reset
+        inner, stepped = self._batched.step(state.inner, action)
+        fresh_state, first = self._restarts(needs, state.inner, state)
+        inner = _common.select(needs, fresh_state, inner)
+        timestep = _common.select(needs, first, stepped)
+        return (
+            _replace_inner(state, inner, timestep.last()),
+            _with_final(timestep, timestep.observation),
+        )
+
+
+def _replace_inner(state: BatchedAutoResetState, inner: Any, last: jax.Array) -> BatchedAutoResetState:
+    return BatchedAutoResetState(
+        inner=inner, needs_reset=last, pool_state=state.pool_state, pool_timestep=state.pool_timestep
+    )
+
+
+class VmapAutoReset(_BatchedAutoReset):
+    """`Vmap` with auto-reset: resets only where an episode ended, with no serial loop.
+
+    The reset strategy says how the new episodes are made on each step:
+
+    * ``"complete"``: every sub-environment is reset from its own key, and the
+      finished ones are selected. Cheapest when `reset` is cheap.
+    * ``"optimistic"``: only `num_resets` (M, default N // 16) resets are
+      computed, for the first M finished sub-environments, from their own keys,
+      so the result equals ``"complete"`` whenever at most M finish at once.
+      Past M, the extra finished sub-environments start from a copy of one of
+      those M initial states (with a key of their own, so they diverge).
+    * ``"precomputed"``: a pool of `pool_size` initial states (default N) is
+      built by `reset` and stored in the state; each finished sub-environment
+      draws one at random with its own key. No reset runs during `step`, but
+      episodes only ever start from pooled states.
+
+    `jax.vmap(AutoReset(env).step)` is the same as ``strategy="complete"``.
+    """
+
+    unsized_batch = True
+
+    def __init__(
+        self,
+        env: _core.Environment[Any, Any, Any],
+        *,
+        mode: str = SAME_STEP,
+        strategy: str = COMPLETE,
+        num_resets: int | None = None,
+        pool_size: int | None = None,
+        options_in_axes: Any = None,
+        **step_vmap_kwargs: Any,
+    ):
+        """Args:
+        env: The (unbatched) environment.
+        mode: ``"same_step"`` or ``"next_step"``.
+        strategy: ``"complete"``, ``"optimistic"`` or ``"precomputed"``.
+        num_resets: Resets per step of the optimistic strategy.
+        pool_size: Pool size of the precomputed strategy.
+        options_in_axes: `in_axes` of reset options (None: shared by all).
+        **step_vmap_kwargs: Passed to `jax.vmap` for `step`.
+
+        Raises:
+            ValueError: On an unknown mode or strategy, a non-positive size, or
+                a size given for a strategy that does not use it.
+        """
+        super().__init__(env)
+        self._setup(mode, strategy, num_resets, pool_size, options_in_axes)
+        self._batched = _transforms.Vmap(env, options_in_axes=options_in_axes, **step_vmap_kwargs)
+
+    def _pool_key(self, key: jax.Array) -> jax.Array:
+        return key[0]
+
+
+class TileAutoReset(_BatchedAutoReset):
+    """`Tile` with auto-reset: a fixed batch of `num`; see `VmapAutoReset`."""
+
+    def __init__(
+        self,
+        env: _core.Environment[Any, Any, Any],
+        num: int,
+        *,
+        mode: str = SAME_STEP,
+        strategy: str = COMPLETE,
+        num_resets: int | None = None,
+        pool_size: int | None = None,
+        options_in_axes: Any = None,
+        **step_vmap_kwargs: Any,
+    ):
+        """Args: as `VmapAutoReset`, plus `num`, the batch size."""
+        super().__init__(env)
+        self._batched = _transforms.Tile(env, num, options_in_axes=options_in_axes, **step_vmap_kwargs)
+        self.num = num
+        self._setup(mode, strategy, num_resets, pool_size, options_in_axes)
+
+    def _repr_kwargs(self) -> list[tuple[str, Any]]:
+        return [("num", self.num), *super()._repr_kwargs()]
+
+    def _pool_key(self, key: jax.Array) -> jax.Array:
+        return key
