@@ -1,0 +1,147 @@
+"""DeepSea-v0: a deep-exploration chain (after bsuite's Deep Sea).
+
+The agent starts at the top-left of a `size x size` grid and descends one row
+per step; each step it moves left or right. Which action means "right" is drawn
+at random per cell at reset (when `randomize_actions`), so the agent must
+explore. Moving right costs `move_cost / size`; moving right from the rightmost
+column (reachable only by always moving right) earns `goal_reward`. The
+episode terminates after `size` steps, when the agent leaves the bottom row.
+
+This version is deterministic (bsuite's default). Observation: float32
+`(size, size)`, one-hot of the agent's cell (all zeros after the last step).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from jit_env import _core, _struct, specs
+from jit_env.envs import _common
+
+CELL_PIXELS = 20
+ERR_SIZE = "DeepSea needs a positive `size`, got {!r}."
+
+
+@_struct.dataclass
+class Params:
+    """Episode parameters; the defaults are bsuite's.
+
+    Attributes:
+        move_cost: Total cost of moving right on every step (each costs `move_cost / size`).
+        goal_reward: Reward for reaching the treasure.
+    """
+
+    move_cost: Any = 0.01
+    goal_reward: Any = 1.0
+
+
+@_struct.dataclass
+class State:
+    """DeepSea's state: int32 position, the per-cell action mapping, key and `Params`.
+
+    Attributes:
+        action_right: int32 `(size, size)`, the action that moves right in each cell.
+    """
+
+    key: jax.Array
+    row: jax.Array
+    column: jax.Array
+    action_right: jax.Array
+    options: Params
+
+
+class DeepSea(_core.Environment[State, jax.Array, jax.Array]):
+    """Deep Sea: reward only for the one trajectory that always goes right.
+
+    Reset `options`: None, a `Params`, or a dict of `Params` overrides; kept in
+    `state.options`.
+
+    >>> state, ts = DeepSea(size=4).reset(jax.random.key(0))
+    >>> ts.observation.shape
+    (4, 4)
+    """
+
+    def __init__(self, size: int = 10, randomize_actions: bool = True):
+        """Args:
+        size: Grid size and episode length.
+        randomize_actions: Draw the meaning of the actions per cell at reset;
+            if False, action 1 always moves right.
+
+        Raises:
+            ValueError: If `size` is not positive.
+        """
+        super().__init__()
+        if size < 1:
+            raise ValueError(ERR_SIZE.format(size))
+        self.size = size
+        self.randomize_actions = randomize_actions
+
+    def __repr__(self) -> str:
+        return f"DeepSea(size={self.size}, randomize_actions={self.randomize_actions})"
+
+    def _observation(self, row: jax.Array, column: jax.Array) -> jax.Array:
+        rows = jax.nn.one_hot(row, self.size, dtype=jnp.float32)
+        columns = jax.nn.one_hot(column, self.size, dtype=jnp.float32)
+        return rows[:, None] * columns[None, :]
+
+    def reset(
+        self, key: jax.Array, *, options: _core.EnvOptions = None
+    ) -> tuple[State, _core.TimeStep[jax.Array]]:
+        params = _common.resolve_params(str(self), Params, options)
+        key, draw = _common.split_key(key)
+        shape = (self.size, self.size)
+        if self.randomize_actions:
+            action_right = jax.random.bernoulli(draw, 0.5, shape).astype(jnp.int32)
+        else:
+            action_right = jnp.ones(shape, jnp.int32)
+        zero = jnp.zeros((), jnp.int32)
+        state = State(key=key, row=zero, column=zero, action_right=action_right, options=params)
+        return state, _core.restart(self._observation(zero, zero))
+
+    def step(self, state: State, action: jax.Array) -> tuple[State, _core.TimeStep[jax.Array]]:
+        p = state.options
+        row = jnp.minimum(state.row, self.size - 1)
+        right = jnp.asarray(action).astype(jnp.int32) == state.action_right[row, state.column]
+        at_goal = right & (state.column == self.size - 1)
+        reward = (jnp.where(at_goal, p.goal_reward, jnp.float32(0.0))
+                  - jnp.where(right, p.move_cost / self.size, jnp.float32(0.0)))
+        column = jnp.clip(state.column + jnp.where(right, 1, -1), 0, self.size - 1).astype(jnp.int32)
+        new = State(key=state.key, row=state.row + 1, column=column,
+                    action_right=state.action_right, options=p)
+        obs = self._observation(new.row, new.column)
+        timestep = jax.lax.cond(
+            new.row >= self.size,
+            lambda: _core.termination(reward, obs),
+            lambda: _core.transition(reward, obs),
+        )
+        return new, timestep
+
+    def observation_spec(self) -> specs.BoundedArray:
+        return specs.BoundedArray((self.size, self.size), jnp.float32, 0.0, 1.0, name="observation")
+
+    def action_spec(self) -> specs.DiscreteArray:
+        return specs.DiscreteArray(2, jnp.int32, name="action")
+
+    def reward_spec(self) -> specs.Array:
+        return specs.Array((), jnp.float32, name="reward")
+
+    def discount_spec(self) -> specs.BoundedArray:
+        return specs.BoundedArray((), jnp.float32, 0.0, 1.0, name="discount")
+
+    def render(self, state: State) -> jax.Array:
+        """Draws the reachable cells, the treasure and the agent, 20 pixels a cell.
+
+        Returns:
+            uint8 array of shape `(20 * size, 20 * size, 3)`.
+        """
+        rows = jnp.arange(self.size, dtype=jnp.int32)[:, None]
+        columns = jnp.arange(self.size, dtype=jnp.int32)[None, :]
+        cells = jnp.where(columns <= rows, 1, 0)
+        cells = cells.at[self.size - 1, self.size - 1].set(2)
+        agent = (rows == state.row) & (columns == state.column)
+        cells = jnp.where(agent, 3, cells)
+        palette = _common.uint8_colors([(0, 30, 80), (0, 90, 160), (255, 200, 0), (230, 40, 40)])
+        return _common.upscale(palette[cells], CELL_PIXELS)
