@@ -66,7 +66,8 @@ def resolve_params(env_name: str, params_type: type[P], options: Any) -> P:
     else:
         raise TypeError(ERR_OPTIONS_TYPE.format(
             env=env_name, params=params_type.__name__, got=type(options).__name__))
-    return jax.tree_util.tree_map(lambda x: jnp.asarray(x, jnp.float32), params)  # type: ignore[no-any-return]
+    resolved: P = jax.tree_util.tree_map(lambda x: jnp.asarray(x, jnp.float32), params)
+    return resolved
 
 
 def split_key(key: jax.Array) -> tuple[jax.Array, jax.Array]:

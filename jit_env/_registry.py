@@ -1,0 +1,154 @@
+"""A registry of environments by versioned id: `make`, `register`, `registered_envs`.
+
+The built-in environments are registered when this module is imported (nothing
+is built or run on the device until `make` is called).
+
+>>> import jit_env
+>>> env = jit_env.make("CartPole-v1")
+>>> env
+TimeLimit(CartPole(), max_episode_steps=500)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import importlib
+import re
+from collections.abc import Callable
+from typing import Any
+
+from jit_env import _core
+from jit_env.wrappers import _time_limit
+
+ERR_UNKNOWN_ID = "No environment registered with id {id!r}.{hint} Registered ids: {ids}."
+HINT_CLOSE = " Did you mean {}?"
+ERR_ALREADY_REGISTERED = (
+    "Environment id {!r} is already registered; pass `override=True` to replace it."
+)
+ERR_BAD_ID = "Environment ids look like 'Name-v<version>' (e.g. 'CartPole-v1'), got {!r}."
+ERR_ENTRY_POINT = "`entry_point` must be a callable or a 'module:attr' string, got {!r}."
+ERR_NOT_AN_ENV = "The entry point of {!r} returned {!r}, not a jit_env.Environment."
+
+_ID_PATTERN = re.compile(r"^[A-Za-z][\w.\-]*-v\d+$")
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvSpec:
+    """A registration: the id, how to build the environment and its default arguments.
+
+    Attributes:
+        id: The versioned id, e.g. ``"CartPole-v1"``.
+        entry_point: A callable returning the environment, or a ``"module:attr"`` string.
+        kwargs: Default keyword arguments; ``max_episode_steps`` among them
+            wraps the environment in `TimeLimit`.
+    """
+
+    id: str
+    entry_point: Callable[..., Any] | str
+    kwargs: dict[str, Any]
+
+
+_REGISTRY: dict[str, EnvSpec] = {}
+
+
+def _load(entry_point: Callable[..., Any] | str) -> Callable[..., Any]:
+    if callable(entry_point):
+        return entry_point
+    module, _, attr = entry_point.partition(":")
+    loaded: Callable[..., Any] = getattr(importlib.import_module(module), attr)
+    return loaded
+
+
+def register(
+    id: str,
+    entry_point: Callable[..., Any] | str,
+    *,
+    override: bool = False,
+    **defaults: Any,
+) -> None:
+    """Registers an environment under a versioned id.
+
+    Args:
+        id: The id, ``"Name-v<version>"``.
+        entry_point: A class or callable returning a `jit_env.Environment`, or a
+            ``"module:attr"`` string naming one (imported on first `make`).
+        override: Replace an existing registration instead of raising.
+        **defaults: Default keyword arguments for the entry point;
+            ``max_episode_steps=N`` wraps the environment in `TimeLimit`.
+
+    Raises:
+        ValueError: If the id is malformed, already registered (and not
+            `override`), or `entry_point` is neither callable nor ``"module:attr"``.
+    """
+    if not isinstance(id, str) or not _ID_PATTERN.match(id):
+        raise ValueError(ERR_BAD_ID.format(id))
+    valid_string = isinstance(entry_point, str) and re.match(r"^[\w.]+:\w+$", entry_point)
+    if not (callable(entry_point) or valid_string):
+        raise ValueError(ERR_ENTRY_POINT.format(entry_point))
+    if id in _REGISTRY and not override:
+        raise ValueError(ERR_ALREADY_REGISTERED.format(id))
+    _REGISTRY[id] = EnvSpec(id=id, entry_point=entry_point, kwargs=dict(defaults))
+
+
+def registered_envs() -> list[str]:
+    """The registered ids, sorted.
+
+    >>> "CartPole-v1" in registered_envs()
+    True
+    """
+    return sorted(_REGISTRY)
+
+
+def spec(id: str) -> EnvSpec:
+    """The registration of `id`.
+
+    Raises:
+        ValueError: If `id` is not registered, naming close matches.
+    """
+    if id not in _REGISTRY:
+        close = difflib.get_close_matches(str(id), list(_REGISTRY), n=3)
+        hint = HINT_CLOSE.format(", ".join(map(repr, close))) if close else ""
+        raise ValueError(ERR_UNKNOWN_ID.format(id=id, hint=hint, ids=", ".join(registered_envs())))
+    return _REGISTRY[id]
+
+
+def make(id: str, **kwargs: Any) -> _core.Environment[Any, Any, Any]:
+    """Builds the environment registered as `id`.
+
+    Args:
+        id: A registered id, e.g. ``"CartPole-v1"``.
+        **kwargs: Override the registered defaults; ``max_episode_steps=None``
+            drops the time limit.
+
+    Returns:
+        The environment, inside `TimeLimit` when it has a `max_episode_steps`.
+
+    Raises:
+        ValueError: If `id` is unknown (the message lists close matches) or the
+            entry point does not return a `jit_env.Environment`.
+
+    >>> make("CartPole-v1", max_episode_steps=50).max_episode_steps
+    50
+    """
+    registration = spec(id)
+    arguments = {**registration.kwargs, **kwargs}
+    max_episode_steps = arguments.pop("max_episode_steps", None)
+    env = _load(registration.entry_point)(**arguments)
+    if not isinstance(env, _core.Environment):
+        raise ValueError(ERR_NOT_AN_ENV.format(id, env))
+    if max_episode_steps is not None:
+        env = _time_limit.TimeLimit(env, max_episode_steps=max_episode_steps)
+    return env
+
+
+# Gymnasium's registered time limits.
+register("CartPole-v1", "jit_env.envs.cartpole:CartPole", max_episode_steps=500)
+register("Acrobot-v1", "jit_env.envs.acrobot:Acrobot", max_episode_steps=500)
+register("MountainCar-v0", "jit_env.envs.mountain_car:MountainCar", max_episode_steps=200)
+register("MountainCarContinuous-v0", "jit_env.envs.mountain_car_continuous:MountainCarContinuous",
+         max_episode_steps=999)
+register("Pendulum-v1", "jit_env.envs.pendulum:Pendulum", max_episode_steps=200)
+# Episodes of these end on their own (after rows - 1 and size steps).
+register("Catch-v0", "jit_env.envs.catch:Catch")
+register("DeepSea-v0", "jit_env.envs.deep_sea:DeepSea")
