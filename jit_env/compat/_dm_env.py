@@ -1,0 +1,240 @@
+"""The dm_env bridge: a stateful `dm_env.Environment` over a pure jit_env environment.
+
+>>> import jax.numpy as jnp
+>>> from jit_env import specs
+>>> from jit_env.compat import _dm_env
+>>> _dm_env.spec_to_dm_spec(specs.DiscreteArray(3)).num_values
+3
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dm_env
+import jax
+from dm_env import specs as dm_specs
+
+from jit_env import _core, specs
+from jit_env.compat import _checks
+
+ERR_UNKNOWN_SPEC = (
+    "Cannot convert {!r} to a dm_env spec: only jit_env Array, BoundedArray, DiscreteArray "
+    "and composites are supported."
+)
+ERR_UNKNOWN_DM_SPEC = (
+    "Cannot convert {!r} to a jit_env spec: expected dm_env Array, BoundedArray or DiscreteArray leaves."
+)
+ERR_STEP_FIRST = (
+    "{env} returned a FIRST time step from `step`; the dm_env bridge needs an environment "
+    "without same-step auto-reset (dm_env starts episodes with `reset`)."
+)
+
+
+def _is_dm_spec(x: Any) -> bool:
+    return isinstance(x, dm_specs.Array)
+
+
+def _leaf_to_dm(spec: specs.Spec[Any]) -> dm_specs.Array:
+    name = spec.name or None
+    if isinstance(spec, specs.DiscreteArray):
+        if spec.shape == ():
+            return dm_specs.DiscreteArray(int(spec.num_values), dtype=spec.dtype, name=name)
+        return dm_specs.BoundedArray(spec.shape, spec.dtype, 0, spec.num_values - 1, name=name)
+    if isinstance(spec, specs.BoundedArray):
+        return dm_specs.BoundedArray(spec.shape, spec.dtype, spec.minimum, spec.maximum, name=name)
+    if isinstance(spec, specs.Array):
+        return dm_specs.Array(spec.shape, spec.dtype, name=name)
+    raise NotImplementedError(ERR_UNKNOWN_SPEC.format(spec))
+
+
+def spec_to_dm_spec(spec: specs.Spec[Any]) -> Any:
+    """Converts a jit_env spec into a dm_env spec, or a nest of them for composites.
+
+    Composite specs (`Tree`, `Tuple`, `Dict`, `Batched`) become the same pytree
+    of dm_env leaf specs; a multi-dimensional `DiscreteArray` becomes a dm_env
+    `BoundedArray` from 0 to `num_values - 1`.
+
+    Raises:
+        NotImplementedError: On a leaf spec of an unknown type.
+    """
+    return jax.tree_util.tree_map(_leaf_to_dm, specs.unpack_spec(spec), is_leaf=_checks.is_spec)
+
+
+def _leaf_from_dm(spec: dm_specs.Array) -> specs.Spec[Any]:
+    name = spec.name or ""
+    if isinstance(spec, dm_specs.DiscreteArray):
+        return specs.DiscreteArray(spec.num_values, spec.dtype, name)
+    if isinstance(spec, dm_specs.BoundedArray):
+        return specs.BoundedArray(spec.shape, spec.dtype, spec.minimum, spec.maximum, name)
+    if isinstance(spec, dm_specs.Array):
+        return specs.Array(spec.shape, spec.dtype, name)
+    raise NotImplementedError(ERR_UNKNOWN_DM_SPEC.format(spec))
+
+
+def dm_spec_to_spec(dm_spec: Any) -> specs.Spec[Any]:
+    """Converts a dm_env spec (or a nest of them) into one jit_env spec.
+
+    Dicts become `specs.Dict`, tuples `specs.Tuple`, other nests a `specs.Tree`.
+    Dtypes are canonicalised as JAX does (float64 is float32 without x64).
+
+    Raises:
+        NotImplementedError: On a leaf that is not a dm_env spec.
+    """
+    if _is_dm_spec(dm_spec):
+        return _leaf_from_dm(dm_spec)
+    if isinstance(dm_spec, dict) and dm_spec:
+        return specs.Dict({k: dm_spec_to_spec(v) for k, v in dm_spec.items()})
+    if type(dm_spec) is tuple and dm_spec:
+        return specs.Tuple(*(dm_spec_to_spec(v) for v in dm_spec))
+    leaves, treedef = jax.tree_util.tree_flatten(dm_spec, is_leaf=_is_dm_spec)
+    if not all(_is_dm_spec(leaf) for leaf in leaves) or not leaves:
+        raise NotImplementedError(ERR_UNKNOWN_DM_SPEC.format(dm_spec))
+    return specs.Tree([_leaf_from_dm(leaf) for leaf in leaves], treedef)
+
+
+def _seed_key(seed: int | jax.Array) -> jax.Array:
+    if isinstance(seed, jax.Array):
+        return seed  # jit_env 0.1.5 took a PRNG key here.
+    return jax.random.key(seed)
+
+
+class ToDeepmindEnv(dm_env.Environment):
+    """A `dm_env.Environment` that runs a jit_env environment.
+
+    `reset` and `step` are jitted once; the environment state stays on the
+    device and only the time step is fetched, with one `jax.device_get`, as
+    NumPy arrays matching the converted specs. dm_env semantics: `reset`
+    returns FIRST with reward and discount None; `step` on a fresh bridge or
+    after LAST starts a new episode (ignoring the action); LAST with discount 0
+    is a termination, with discount > 0 a truncation. The extras of the last
+    time step are in `extras`. Actions are checked in NumPy before the device
+    call and never cast or clipped.
+
+    The wrapped environment must not auto-reset in ``"same_step"`` mode.
+
+    >>> import counting_env  # doctest: +SKIP
+    >>> env = ToDeepmindEnv(counting_env.CountingEnv(target=2))  # doctest: +SKIP
+    >>> env.reset().first()  # doctest: +SKIP
+    True
+    """
+
+    def __init__(
+        self,
+        env: _core.Environment[Any, Any, Any],
+        seed: int | jax.Array = 0,
+        *,
+        options: _core.EnvOptions = None,
+    ):
+        """Args:
+        env: The jit_env environment (unbatched, or with fixed `Tile` batching).
+        seed: Seeds the key chain of the episodes (jit_env 0.1.5's PRNG key
+            is accepted too).
+        options: Reset options passed to every `reset`.
+
+        Raises:
+            TypeError: If `env` is not a jit_env Environment.
+        """
+        if not isinstance(env, _core.Environment):
+            raise TypeError(_core.ERR_NOT_AN_ENV.format(env))
+        self._env = env
+        self._options = options
+        self._key = _seed_key(seed)
+        self._state: Any = None
+        self._needs_reset = True
+        self._closed = False
+        self._extras: Any = None
+        env_spec = specs.make_environment_spec(env)
+        self._dm_specs = specs.EnvironmentSpec(*(spec_to_dm_spec(s) for s in env_spec))
+        self._check_action = _checks.ActionCheck(env_spec.actions)
+
+        def reset(key: jax.Array, options: Any) -> Any:
+            key, reset_key = jax.random.split(key)
+            state, timestep = env.reset(reset_key, options=options)
+            return key, state, (timestep.observation, timestep.extras)
+
+        def step(state: Any, action: Any) -> Any:
+            state, ts = env.step(state, action)
+            return state, (ts.step_type, ts.reward, ts.discount, ts.observation, ts.extras)
+
+        self._reset_fn = jax.jit(reset)
+        self._step_fn = jax.jit(step)
+
+    def __repr__(self) -> str:
+        return f"ToDeepmindEnv({self._env!r})"
+
+    @property
+    def env(self) -> _core.Environment[Any, Any, Any]:
+        """The wrapped jit_env environment."""
+        return self._env
+
+    @property
+    def state(self) -> Any:
+        """The current environment state (on the device), None before `reset`."""
+        return self._state
+
+    @property
+    def extras(self) -> Any:
+        """The extras of the last time step, as NumPy arrays (None before `reset`)."""
+        return self._extras
+
+    def _check_open(self, call: str) -> None:
+        if self._closed:
+            raise RuntimeError(_checks.ERR_CLOSED.format(bridge="ToDeepmindEnv", call=call))
+
+    def reset(self) -> dm_env.TimeStep:
+        """Starts a new episode: a FIRST time step with reward and discount None.
+
+        Raises:
+            RuntimeError: After `close()`.
+        """
+        self._check_open("reset")
+        self._key, self._state, out = self._reset_fn(self._key, self._options)
+        observation, self._extras = jax.device_get(out)
+        self._needs_reset = False
+        return dm_env.TimeStep(dm_env.StepType.FIRST, None, None, observation)
+
+    def step(self, action: Any) -> dm_env.TimeStep:
+        """Advances one step; starts a new episode instead if none is running.
+
+        Args:
+            action: NumPy (or JAX) arrays matching `action_spec()` exactly.
+
+        Raises:
+            ValueError: If the action's structure, shape, dtype or range does not
+                match the action spec (checked before the device call).
+            RuntimeError: After `close()`, or if the environment's `step`
+                returned FIRST.
+        """
+        self._check_open("step")
+        if self._needs_reset:
+            return self.reset()
+        action = self._check_action(action)
+        self._state, out = self._step_fn(self._state, action)
+        step_type, reward, discount, observation, self._extras = jax.device_get(out)
+        if step_type == _core.StepType.LAST:
+            self._needs_reset = True
+            return dm_env.TimeStep(dm_env.StepType.LAST, reward, discount, observation)
+        if step_type == _core.StepType.FIRST:
+            raise RuntimeError(ERR_STEP_FIRST.format(env=self._env))
+        return dm_env.TimeStep(dm_env.StepType.MID, reward, discount, observation)
+
+    def observation_spec(self) -> Any:
+        return self._dm_specs.observations
+
+    def action_spec(self) -> Any:
+        return self._dm_specs.actions
+
+    def reward_spec(self) -> Any:
+        return self._dm_specs.rewards
+
+    def discount_spec(self) -> Any:
+        return self._dm_specs.discounts
+
+    def close(self) -> None:
+        """Closes the wrapped environment; later `reset`/`step` calls raise."""
+        if not self._closed:
+            self._closed = True
+            self._state = None
+            self._env.close()
+

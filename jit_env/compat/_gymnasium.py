@@ -1,0 +1,334 @@
+"""The Gymnasium bridge: a stateful `gymnasium.Env` over a pure jit_env environment.
+
+>>> from jit_env import specs
+>>> from jit_env.compat import _gymnasium
+>>> _gymnasium.spec_to_space(specs.DiscreteArray(3))
+Discrete(3)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium
+import jax
+import numpy as np
+from gymnasium import spaces
+
+from jit_env import _core, specs
+from jit_env.compat import _checks
+
+ERR_UNKNOWN_SPEC = (
+    "Cannot convert {!r} to a Gymnasium space: only Array, BoundedArray, DiscreteArray "
+    "leaves in dicts, tuples and lists (and Tree, Tuple, Dict, Batched specs) are supported."
+)
+ERR_UNKNOWN_SPACE = (
+    "Cannot convert {!r} to a jit_env spec: only Box, Discrete, MultiDiscrete, MultiBinary, "
+    "Dict and Tuple spaces are supported."
+)
+ERR_SPACE_START = "Cannot convert {!r} to a jit_env spec: DiscreteArray starts at 0, this space at {}."
+ERR_RENDER_MODE = "`render_mode` must be None or 'rgb_array', got {!r}."
+ERR_NO_RENDER_MODE = "{}.render() needs render_mode='rgb_array' at construction; it was None."
+ERR_RENDER_BEFORE_RESET = "ToGymnasium.render() was called before reset(); call reset() first."
+ERR_STEP_AFTER_END = "ToGymnasium.step() was called after the episode ended; call reset() first."
+
+RENDER_MODES = ["rgb_array"]
+_SEED_BOUND = 2**32
+
+
+def _leaf_space(spec: specs.Spec[Any]) -> spaces.Space[Any]:
+    if isinstance(spec, specs.DiscreteArray):
+        if spec.shape == ():
+            return spaces.Discrete(int(spec.num_values))
+        return spaces.MultiDiscrete(np.asarray(spec.num_values, spec.dtype), dtype=spec.dtype.type)
+    if isinstance(spec, specs.BoundedArray):
+        low, high = np.broadcast_to(spec.minimum, spec.shape), np.broadcast_to(spec.maximum, spec.shape)
+        if spec.dtype.kind == "f":  # Infinite bounds become the finite extremes, as in Gymnasium.
+            info_f = np.finfo(spec.dtype)
+            low, high = np.clip(low, info_f.min, info_f.max), np.clip(high, info_f.min, info_f.max)
+        return spaces.Box(low, high, spec.shape, spec.dtype.type)
+    if isinstance(spec, specs.Array):
+        kind = spec.dtype.kind
+        if kind == "f":
+            # The dtype's finite extremes, not inf, which Gymnasium's checker flags.
+            info_f = np.finfo(spec.dtype)
+            low = np.full(spec.shape, info_f.min, spec.dtype)
+            high = np.full(spec.shape, info_f.max, spec.dtype)
+        elif kind in "iu":
+            info = np.iinfo(spec.dtype)
+            low, high = np.full(spec.shape, info.min, spec.dtype), np.full(spec.shape, info.max, spec.dtype)
+        elif kind == "b":
+            low, high = np.zeros(spec.shape, bool), np.ones(spec.shape, bool)
+        else:
+            raise NotImplementedError(ERR_UNKNOWN_SPEC.format(spec))
+        return spaces.Box(low, high, spec.shape, spec.dtype.type)
+    raise NotImplementedError(ERR_UNKNOWN_SPEC.format(spec))
+
+
+def _tree_space(tree: Any) -> spaces.Space[Any]:
+    if isinstance(tree, specs.Spec):
+        return _leaf_space(tree)
+    if isinstance(tree, dict):
+        return spaces.Dict({k: _tree_space(tree[k]) for k in sorted(tree)})
+    if isinstance(tree, (tuple, list)):
+        return spaces.Tuple(tuple(_tree_space(v) for v in tree))
+    raise NotImplementedError(ERR_UNKNOWN_SPEC.format(tree))
+
+
+def spec_to_space(spec: specs.Spec[Any]) -> spaces.Space[Any]:
+    """Converts a jit_env spec into a Gymnasium space.
+
+    A scalar `DiscreteArray` becomes `Discrete` (Gymnasium's int64), a shaped
+    one `MultiDiscrete`, a `BoundedArray` a `Box` with its bounds (infinite float
+    bounds clipped to the dtype's finite extremes), an unbounded
+    `Array` a `Box` spanning its dtype's finite range. Dicts, tuples and lists of specs
+    (inside `Tree`, `Tuple`, `Dict` and `Batched`) become `Dict` and `Tuple`.
+
+    Raises:
+        NotImplementedError: On a spec or container that has no Gymnasium space.
+    """
+    return _tree_space(specs.unpack_spec(spec))
+
+
+def space_to_spec(space: spaces.Space[Any]) -> specs.Spec[Any]:
+    """Converts a Gymnasium space into a jit_env spec (the inverse of `spec_to_space`).
+
+    A `Box` spanning its dtype's whole range everywhere (infinite or finite
+    extremes for floats) becomes an unbounded `Array`, else a `BoundedArray`. `MultiBinary`
+    becomes a `BoundedArray` of int8 in [0, 1].
+
+    Raises:
+        NotImplementedError: On a space type with no spec.
+        ValueError: On a `Discrete`/`MultiDiscrete` that does not start at 0.
+    """
+    if isinstance(space, spaces.Discrete):
+        if int(space.start) != 0:
+            raise ValueError(ERR_SPACE_START.format(space, int(space.start)))
+        return specs.DiscreteArray(int(space.n), space.dtype)
+    if isinstance(space, spaces.MultiDiscrete):
+        if np.any(space.start != 0):
+            raise ValueError(ERR_SPACE_START.format(space, space.start))
+        return specs.DiscreteArray(np.asarray(space.nvec), space.dtype)
+    if isinstance(space, spaces.MultiBinary):
+        return specs.BoundedArray(space.shape, space.dtype, 0, 1)
+    if isinstance(space, spaces.Box):
+        kind = np.dtype(space.dtype).kind
+        if kind == "f":
+            info_f = np.finfo(space.dtype)
+            unbounded = bool(np.all(space.low <= info_f.min) and np.all(space.high >= info_f.max))
+        elif kind in "iu":
+            info = np.iinfo(space.dtype)
+            unbounded = bool(np.all(space.low == info.min) and np.all(space.high == info.max))
+        else:
+            unbounded = bool(np.all(space.low == 0) and np.all(space.high == 1))
+        if unbounded:
+            return specs.Array(space.shape, space.dtype)
+        return specs.BoundedArray(space.shape, space.dtype, space.low, space.high)
+    if isinstance(space, spaces.Dict):
+        return specs.Dict({k: space_to_spec(v) for k, v in space.spaces.items()})
+    if isinstance(space, spaces.Tuple):
+        return specs.Tuple(*(space_to_spec(v) for v in space.spaces))
+    raise NotImplementedError(ERR_UNKNOWN_SPACE.format(space))
+
+
+class SpaceLayout:
+    """How values move between a spec's pytree and its space's dicts and tuples.
+
+    Precomputed once per bridge: the spec's and the space's tree structures and
+    each leaf space's dtype, so converting an output is a flatten and unflatten
+    and, where the dtypes differ (Discrete is int64), one `astype` per leaf.
+    """
+
+    def __init__(self, spec: specs.Spec[Any], space: spaces.Space[Any]):
+        leaf_specs, spec_treedef = jax.tree_util.tree_flatten(
+            specs.unpack_spec(spec), is_leaf=_checks.is_spec)
+        leaf_spaces, space_treedef = jax.tree_util.tree_flatten(
+            _space_tree(space), is_leaf=lambda s: isinstance(s, spaces.Space))
+        self.spec_treedef: Any = spec_treedef
+        self.space_treedef: Any = space_treedef
+        self.dtypes = [s.dtype for s in leaf_spaces]
+        self.casts = [
+            None if np.dtype(sp.dtype) == np.dtype(sc.dtype) else np.dtype(sp.dtype)
+            for sc, sp in zip(leaf_specs, leaf_spaces, strict=True)
+        ]
+        self.discrete = [isinstance(s, spaces.Discrete) for s in leaf_spaces]
+        self.identity = bool(self.spec_treedef == self.space_treedef) and not any(
+            c is not None for c in self.casts)
+
+    def to_space(self, value: Any, batched: bool = False) -> Any:
+        """Converts a NumPy value in the spec's structure to the space's structure and dtypes."""
+        if self.identity:
+            return value
+        leaves = self.spec_treedef.flatten_up_to(value)
+        out = []
+        for leaf, cast, discrete in zip(leaves, self.casts, self.discrete, strict=True):
+            if cast is not None:
+                leaf = leaf.astype(cast)
+            if discrete and not batched:
+                leaf = leaf[()]  # Gymnasium wants an np.int64 scalar, not a 0-d array.
+            out.append(leaf)
+        return self.space_treedef.unflatten(out)
+
+
+def _space_tree(space: spaces.Space[Any]) -> Any:
+    """A space as a pytree of leaf spaces in plain dicts and tuples."""
+    if isinstance(space, spaces.Dict):
+        return {k: _space_tree(v) for k, v in space.spaces.items()}
+    if isinstance(space, spaces.Tuple):
+        return tuple(_space_tree(v) for v in space.spaces)
+    return space
+
+
+class ToGymnasium(gymnasium.Env[Any, Any]):
+    """A `gymnasium.Env` that runs a jit_env environment.
+
+    Spaces are built once from the specs. `reset(seed=...)` seeds
+    `np_random` as Gymnasium does and draws the episode's JAX key from it, so
+    the same seed gives the same episode. `terminated` is LAST with discount
+    0, `truncated` LAST with discount > 0. Observations are NumPy arrays of the
+    space's dtypes; `info` holds the time step's extras. Actions are checked in
+    NumPy (structure, shape, the space's dtype, range) before the device call
+    and never cast or clipped (a Discrete action of Gymnasium's int64 is
+    range-checked, then narrowed to the spec's dtype).
+
+    >>> import counting_env  # doctest: +SKIP
+    >>> env = ToGymnasium(counting_env.CountingEnv(target=2))  # doctest: +SKIP
+    >>> obs, info = env.reset(seed=0)  # doctest: +SKIP
+    """
+
+    metadata: dict[str, Any] = {"render_modes": RENDER_MODES, "render_fps": 50}  # noqa: RUF012
+
+    def __init__(
+        self,
+        env: _core.Environment[Any, Any, Any],
+        *,
+        seed: int | None = None,
+        render_mode: str | None = None,
+        options: _core.EnvOptions = None,
+    ):
+        """Args:
+        env: The jit_env environment (unbatched).
+        seed: Seeds the first `reset` that has no seed of its own, and the spaces.
+        render_mode: None or ``"rgb_array"``.
+        options: Default reset options (a `reset(options=...)` replaces them).
+
+        Raises:
+            TypeError: If `env` is not a jit_env Environment.
+            ValueError: On an unknown render mode.
+        """
+        if not isinstance(env, _core.Environment):
+            raise TypeError(_core.ERR_NOT_AN_ENV.format(env))
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(ERR_RENDER_MODE.format(render_mode))
+        self._env = env
+        self.render_mode = render_mode
+        self._options = options
+        self._seed = seed
+        self._state: Any = None
+        self._done = False
+        self._closed = False
+        self.observation_space = spec_to_space(env.observation_spec())
+        self.action_space = spec_to_space(env.action_spec())
+        if seed is not None:
+            self.observation_space.seed(seed)
+            self.action_space.seed(seed)
+        self._obs_layout = SpaceLayout(env.observation_spec(), self.observation_space)
+        act_layout = SpaceLayout(env.action_spec(), self.action_space)
+        self._check_action = _checks.ActionCheck(
+            env.action_spec(), dtypes=act_layout.dtypes, structure=act_layout.space_treedef)
+
+        def reset(seed: jax.Array, options: Any) -> Any:
+            state, ts = env.reset(jax.random.key(seed), options=options)
+            return state, (ts.observation, ts.extras)
+
+        def step(state: Any, action: Any) -> Any:
+            state, ts = env.step(state, action)
+            return state, (ts.step_type, ts.reward, ts.discount, ts.observation, ts.extras)
+
+        self._reset_fn = jax.jit(reset)
+        self._step_fn = jax.jit(step)
+
+    def __repr__(self) -> str:
+        return f"ToGymnasium({self._env!r})"
+
+    def __str__(self) -> str:
+        return repr(self)
+
+    @property
+    def env(self) -> _core.Environment[Any, Any, Any]:
+        """The wrapped jit_env environment."""
+        return self._env
+
+    @property
+    def state(self) -> Any:
+        """The current environment state (on the device), None before `reset`."""
+        return self._state
+
+    def _check_open(self, call: str) -> None:
+        if self._closed:
+            raise RuntimeError(_checks.ERR_CLOSED.format(bridge="ToGymnasium", call=call))
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        """Starts an episode; the same `seed` gives the same episode.
+
+        Raises:
+            RuntimeError: After `close()`.
+        """
+        self._check_open("reset")
+        if seed is None and self._seed is not None:
+            seed, self._seed = self._seed, None
+        super().reset(seed=seed)
+        self._seed = None
+        episode_seed = np.uint32(self.np_random.integers(_SEED_BOUND, dtype=np.uint64))
+        options = self._options if options is None else options
+        self._state, out = self._reset_fn(episode_seed, options)
+        observation, extras = jax.device_get(out)
+        self._done = False
+        return self._obs_layout.to_space(observation), dict(extras or {})
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        """Advances one step.
+
+        Raises:
+            ValueError: If the action does not match the action space/spec.
+            RuntimeError: Before `reset()`, after the episode ended, or after `close()`.
+        """
+        self._check_open("step")
+        if self._state is None:
+            raise RuntimeError(_checks.ERR_NOT_RESET.format(bridge="ToGymnasium"))
+        if self._done:
+            raise RuntimeError(ERR_STEP_AFTER_END)
+        action = self._check_action(action)
+        self._state, out = self._step_fn(self._state, action)
+        step_type, reward, discount, observation, extras = jax.device_get(out)
+        last = bool(step_type == _core.StepType.LAST)
+        terminated = last and not discount > 0
+        self._done = last
+        return (
+            self._obs_layout.to_space(observation),
+            reward.item() if reward.ndim == 0 else reward,
+            terminated,
+            last and not terminated,
+            dict(extras or {}),
+        )
+
+    def render(self) -> np.ndarray | None:
+        """An RGB frame (uint8 NumPy array) of the current state in ``"rgb_array"`` mode.
+
+        Raises:
+            RuntimeError: Without render_mode='rgb_array', or before `reset()`.
+        """
+        if self.render_mode != "rgb_array":
+            raise RuntimeError(ERR_NO_RENDER_MODE.format("ToGymnasium"))
+        if self._state is None:
+            raise RuntimeError(ERR_RENDER_BEFORE_RESET)
+        return np.asarray(jax.device_get(self._env.render(self._state))).astype(np.uint8, copy=False)
+
+    def close(self) -> None:
+        """Closes the wrapped environment; later `reset`/`step` calls raise."""
+        if not self._closed:
+            self._closed = True
+            self._state = None
+            self._env.close()

@@ -1,0 +1,281 @@
+"""The Gymnasium vector bridge: a `gymnasium.vector.VectorEnv` over `num_envs` copies.
+
+Each `step` is one jitted, vmapped call whose outputs (observations, rewards,
+terminations, truncations, extras) are fetched with one `jax.device_get`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium
+import jax
+import jax.numpy as jnp
+import numpy as np
+from gymnasium.vector import AutoresetMode
+from gymnasium.vector import utils as vector_utils
+
+from jit_env import _core, wrappers
+from jit_env.compat import _checks, _gymnasium
+
+ERR_SEED = "`seed` must be None or an int (one key is split over all sub-environments), got {!r}."
+ERR_RESET_MASK = "`options['reset_mask']` must be a bool NumPy array of shape ({},) with a True, got {!r}."
+ERR_RENDER_BEFORE_RESET = "ToGymnasiumVector.render() was called before reset(); call reset() first."
+ERR_NEEDS_RESET = (
+    "ToGymnasiumVector.step() in DISABLED autoreset mode was called with sub-environments "
+    "{} finished; call reset(options={{'reset_mask': mask}}) for them first."
+)
+
+
+class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
+    """A `gymnasium.vector.VectorEnv` running `num_envs` copies of a jit_env environment.
+
+    Autoreset modes (`metadata["autoreset_mode"]`), as Gymnasium defines them:
+
+    * ``NEXT_STEP`` (default): the step after an episode ended resets that
+      sub-environment (its action is ignored) and returns its first
+      observation with reward 0 and terminated = truncated = False.
+    * ``SAME_STEP``: the step that ends an episode returns the new episode's
+      first observation; the terminal observation is in `info["final_obs"]`
+      (an object array, None where no episode ended, `info["_final_obs"]` the
+      mask) and the ending step's extras in `info["final_info"]`.
+    * ``DISABLED``: nothing resets by itself; call
+      `reset(options={"reset_mask": mask})` for the finished sub-environments.
+
+    The first two use jit_env's `TileAutoReset` in ``"next_step"`` and
+    ``"same_step"`` mode, the last `Tile`.
+    """
+
+    def __init__(
+        self,
+        env: _core.Environment[Any, Any, Any],
+        num_envs: int,
+        *,
+        seed: int | None = None,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        options: _core.EnvOptions = None,
+        render_mode: str | None = None,
+    ):
+        """Args:
+        env: The (unbatched) jit_env environment.
+        num_envs: The number of sub-environments.
+        seed: Seeds the first `reset` that has no seed of its own, and the spaces.
+        autoreset_mode: A `gymnasium.vector.AutoresetMode` or its value.
+        options: Default reset options, shared by all sub-environments.
+        render_mode: None or ``"rgb_array"`` (a batch of frames).
+
+        Raises:
+            TypeError: If `env` is not a jit_env Environment.
+            ValueError: On a bad `num_envs`, autoreset mode or render mode.
+        """
+        if not isinstance(env, _core.Environment):
+            raise TypeError(_core.ERR_NOT_AN_ENV.format(env))
+        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs <= 0:
+            raise ValueError(f"`num_envs` must be a positive int, got {num_envs!r}.")
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(_gymnasium.ERR_RENDER_MODE.format(render_mode))
+        mode = AutoresetMode(autoreset_mode)
+        self._env = env
+        self.num_envs = num_envs
+        self.render_mode = render_mode
+        self.metadata = {"autoreset_mode": mode, "render_modes": _gymnasium.RENDER_MODES}
+        self._mode = mode
+        self._seed = seed
+        self._options = options
+        self._closed = False
+        self._state: Any = None
+        self._finished = np.zeros(num_envs, bool)
+
+        self.single_observation_space = _gymnasium.spec_to_space(env.observation_spec())
+        self.single_action_space = _gymnasium.spec_to_space(env.action_spec())
+        self.observation_space = vector_utils.batch_space(self.single_observation_space, num_envs)
+        self.action_space = vector_utils.batch_space(self.single_action_space, num_envs)
+        if seed is not None:
+            for space in (self.single_observation_space, self.single_action_space,
+                          self.observation_space, self.action_space):
+                space.seed(seed)
+        self._obs_layout = _gymnasium.SpaceLayout(env.observation_spec(), self.single_observation_space)
+        act_layout = _gymnasium.SpaceLayout(env.action_spec(), self.single_action_space)
+        self._check_action = _checks.ActionCheck(
+            env.action_spec(), dtypes=act_layout.dtypes, batch=(num_envs,),
+            structure=act_layout.space_treedef)
+
+        if mode == AutoresetMode.DISABLED:
+            batched: _core.Environment[Any, Any, Any] = wrappers.Tile(env, num_envs)
+        else:
+            core_mode = wrappers.NEXT_STEP if mode == AutoresetMode.NEXT_STEP else wrappers.SAME_STEP
+            batched = wrappers.TileAutoReset(env, num_envs, mode=core_mode)
+        self._batched = batched
+        same_step = mode == AutoresetMode.SAME_STEP
+        final_key = wrappers.FINAL_OBSERVATION
+
+        def split_extras(extras: Any) -> tuple[Any, Any]:
+            extras = dict(extras or {})
+            final = extras.pop(final_key, None)
+            return extras, final
+
+        def reset(seed: jax.Array, options: Any) -> Any:
+            state, ts = batched.reset(jax.random.key(seed), options=options)
+            extras, _ = split_extras(ts.extras)
+            return state, (ts.observation, extras)
+
+        def reset_masked(state: Any, seed: jax.Array, mask: jax.Array, options: Any) -> Any:
+            fresh, ts = batched.reset(jax.random.key(seed), options=options)
+            inner = _inner(state)
+            inner = jax.tree_util.tree_map(
+                lambda a, b: jnp.where(jnp.reshape(mask, mask.shape + (1,) * (a.ndim - 1)), a, b),
+                _inner(fresh), inner)
+            extras, _ = split_extras(ts.extras)
+            return _with_inner(state, inner, mask), (ts.observation, extras)
+
+        def step(state: Any, action: Any) -> Any:
+            state, ts = batched.step(state, action)
+            extras, final = split_extras(ts.extras)
+            ended = ts.first() if same_step else ts.last()
+            positive = ts.discount > 0
+            terminated = ended & ~positive
+            truncated = ended & positive
+            out: tuple[Any, ...] = (ts.observation, ts.reward, terminated, truncated, extras)
+            if same_step:
+                out = (*out, final)
+            return state, out
+
+        self._reset_fn = jax.jit(reset)
+        self._reset_masked_fn = jax.jit(reset_masked)
+        self._step_fn = jax.jit(step)
+
+    def __repr__(self) -> str:
+        return f"ToGymnasiumVector({self._env!r}, num_envs={self.num_envs}, autoreset_mode={self._mode})"
+
+    @property
+    def env(self) -> _core.Environment[Any, Any, Any]:
+        """The wrapped (unbatched) jit_env environment."""
+        return self._env
+
+    @property
+    def state(self) -> Any:
+        """The batched environment state (on the device), None before `reset`."""
+        return self._state
+
+    def _check_open(self, call: str) -> None:
+        if self._closed:
+            raise RuntimeError(_checks.ERR_CLOSED.format(bridge="ToGymnasiumVector", call=call))
+
+    def _episode_seed(self, seed: Any) -> np.uint32:
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise TypeError(ERR_SEED.format(seed))
+        if seed is None and self._seed is not None:
+            seed = self._seed
+        self._seed = None
+        super().reset(seed=None if seed is None else int(seed))
+        return np.uint32(self.np_random.integers(_gymnasium._SEED_BOUND, dtype=np.uint64))
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        """Resets all sub-environments, or those in `options["reset_mask"]`.
+
+        Raises:
+            TypeError: If `seed` is not None or an int.
+            ValueError: On a malformed reset mask.
+            RuntimeError: After `close()`.
+        """
+        self._check_open("reset")
+        options = dict(options) if options is not None else None
+        mask = options.pop("reset_mask", None) if options is not None else None
+        env_options = options if options else self._options
+        episode_seed = self._episode_seed(seed)
+        if mask is not None and self._state is not None:
+            if not (isinstance(mask, np.ndarray) and mask.dtype == np.bool_
+                    and mask.shape == (self.num_envs,) and mask.any()):
+                raise ValueError(ERR_RESET_MASK.format(self.num_envs, mask))
+            self._state, out = self._reset_masked_fn(self._state, episode_seed, mask, env_options)
+            self._finished &= ~mask
+        else:
+            self._state, out = self._reset_fn(episode_seed, env_options)
+            self._finished[:] = False
+        observation, extras = jax.device_get(out)
+        return self._obs_layout.to_space(observation, batched=True), _vector_info(extras, self.num_envs)
+
+    def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
+        """Steps all sub-environments with one jitted, vmapped call.
+
+        Raises:
+            ValueError: If the actions do not match the batched action space.
+            RuntimeError: Before `reset()`, after `close()`, or (DISABLED mode)
+                with finished sub-environments not reset.
+        """
+        self._check_open("step")
+        if self._state is None:
+            raise RuntimeError(_checks.ERR_NOT_RESET.format(bridge="ToGymnasiumVector"))
+        if self._mode == AutoresetMode.DISABLED and self._finished.any():
+            raise RuntimeError(ERR_NEEDS_RESET.format(np.flatnonzero(self._finished).tolist()))
+        actions = self._check_action(actions)
+        self._state, out = self._step_fn(self._state, actions)
+        out = jax.device_get(out)
+        observation, reward, terminated, truncated, extras = out[:5]
+        info = _vector_info(extras, self.num_envs)
+        if self._mode == AutoresetMode.SAME_STEP:
+            ended = terminated | truncated
+            if ended.any():
+                info.update(self._final_info(ended, out[5], extras))
+        elif self._mode == AutoresetMode.DISABLED:
+            self._finished = terminated | truncated
+        return self._obs_layout.to_space(observation, batched=True), reward, terminated, truncated, info
+
+    def _final_info(self, ended: np.ndarray, final: Any, extras: Any) -> dict[str, Any]:
+        """Gymnasium's SAME_STEP entries: per-env terminal observations and infos."""
+        final_obs = np.full(self.num_envs, None, dtype=object)
+        final_space = self._obs_layout.to_space(final, batched=True)
+        for i in np.flatnonzero(ended):
+            final_obs[i] = _index(final_space, int(i))
+        final_info = _vector_info(extras, self.num_envs, ended)
+        return {"final_obs": final_obs, "_final_obs": ended.copy(),
+                "final_info": final_info, "_final_info": ended.copy()}
+
+    def render(self) -> Any:
+        """A batch of RGB frames (uint8) in ``"rgb_array"`` mode.
+
+        Raises:
+            RuntimeError: Without render_mode='rgb_array', or before `reset()`.
+        """
+        if self.render_mode != "rgb_array":
+            raise RuntimeError(_gymnasium.ERR_NO_RENDER_MODE.format("ToGymnasiumVector"))
+        if self._state is None:
+            raise RuntimeError(ERR_RENDER_BEFORE_RESET)
+        frames = self._batched.render(self._state)
+        return np.asarray(jax.device_get(frames)).astype(np.uint8, copy=False)
+
+    def close_extras(self, **kwargs: Any) -> None:
+        """Closes the wrapped environment; later `reset`/`step` calls raise."""
+        self._closed = True
+        self._state = None
+        self._env.close()
+
+
+def _index(tree: Any, i: int) -> Any:
+    return jax.tree_util.tree_map(lambda x: x[i], tree)
+
+
+def _inner(state: Any) -> Any:
+    return state.inner if isinstance(state, wrappers.BatchedAutoResetState) else state
+
+
+def _with_inner(state: Any, inner: Any, mask: jax.Array) -> Any:
+    if isinstance(state, wrappers.BatchedAutoResetState):
+        return wrappers.BatchedAutoResetState(
+            inner=inner, needs_reset=state.needs_reset & ~mask,
+            pool_state=state.pool_state, pool_timestep=state.pool_timestep)
+    return inner
+
+
+def _vector_info(extras: Any, num_envs: int, mask: np.ndarray | None = None) -> dict[str, Any]:
+    """Extras as a Gymnasium vector info: each entry with its `_name` mask."""
+    info: dict[str, Any] = {}
+    for name, value in (extras or {}).items():
+        if isinstance(value, dict):
+            info[name] = _vector_info(value, num_envs, mask)
+        else:
+            info[name] = value
+        info[f"_{name}"] = np.ones(num_envs, bool) if mask is None else mask.copy()
+    return info
