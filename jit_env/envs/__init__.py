@@ -4,7 +4,13 @@ Build them by id with `jit_env.make` (which adds Gymnasium's time limits) or
 directly from the classes here. Every environment keeps its episode parameters
 (`Params`, defaults are the upstream constants) in `state.options`; pass
 `options=Params(...)` or a dict of overrides to `reset`, and
-`Vmap(env, options_in_axes=0)` to give each sub-environment its own.
+`Vmap(env, options_in_axes=0)` to give each sub-environment its own (then every
+field needs the batch axis)::
+
+    defaults = jax.tree.map(lambda x: jnp.full((n,), x, jnp.float32), CartPoleParams())
+    options = dataclasses.replace(defaults, gravity=gravities)
+    state, ts = Vmap(CartPole(), options_in_axes=0).reset(keys, options=options)
+
 Every `render(state)` returns a uint8 `(H, W, 3)` frame computed in pure JAX.
 """
 
