@@ -175,7 +175,7 @@ class ToDeepmindEnv(dm_env.Environment):
 
     @property
     def extras(self) -> Any:
-        """The extras of the last time step, as NumPy arrays (None before `reset`)."""
+        """The extras of the last time step (a dict of NumPy arrays; None before `reset`)."""
         return self._extras
 
     def _check_open(self, call: str) -> None:
@@ -190,7 +190,8 @@ class ToDeepmindEnv(dm_env.Environment):
         """
         self._check_open("reset")
         self._key, self._state, out = self._reset_fn(self._key, self._options)
-        observation, self._extras = jax.device_get(out)
+        observation, extras = jax.device_get(out)
+        self._extras = dict(extras or {})
         self._needs_reset = False
         return dm_env.TimeStep(dm_env.StepType.FIRST, None, None, observation)
 
@@ -211,7 +212,8 @@ class ToDeepmindEnv(dm_env.Environment):
             return self.reset()
         action = self._check_action(action)
         self._state, out = self._step_fn(self._state, action)
-        step_type, reward, discount, observation, self._extras = jax.device_get(out)
+        step_type, reward, discount, observation, extras = jax.device_get(out)
+        self._extras = dict(extras or {})
         if step_type == _core.StepType.LAST:
             self._needs_reset = True
             return dm_env.TimeStep(dm_env.StepType.LAST, reward, discount, observation)

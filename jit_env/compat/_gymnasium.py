@@ -152,7 +152,7 @@ class SpaceLayout:
             for sc, sp in zip(leaf_specs, leaf_spaces, strict=True)
         ]
         self.discrete = [isinstance(s, spaces.Discrete) for s in leaf_spaces]
-        self.identity = bool(self.spec_treedef == self.space_treedef) and not any(
+        self.identity = str(spec_treedef) == str(space_treedef) and not any(
             c is not None for c in self.casts)
 
     def to_space(self, value: Any, batched: bool = False) -> Any:

@@ -1,0 +1,124 @@
+"""The Gymnasium bridge: env_checker with warnings as errors, seeding, errors, registry."""
+
+import warnings
+
+import counting_env
+import gymnasium
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from gymnasium.utils import env_checker
+
+import jit_env
+from jit_env import compat, specs
+from jit_env.compat import _checks, _gymnasium, _registration
+
+compat.register_gymnasium_envs()
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Catch-v0", "MountainCarContinuous-v0"])
+def test_to_gymnasium__passes_env_checker(env_id):
+    env = gymnasium.make(f"jit_env/{env_id}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        env_checker.check_env(env.unwrapped)
+
+
+def test_to_gymnasium__terminated_and_truncated():
+    env = compat.ToGymnasium(jit_env.wrappers.TimeLimit(counting_env.CountingEnv(2), max_episode_steps=3))
+    env.reset(seed=0)
+    env.step(1)
+    obs, reward, terminated, truncated, info = env.step(np.int64(1))
+    assert (terminated, truncated, reward, info) == (True, False, 1.0, {})
+    assert obs.dtype == env.observation_space.dtype
+    env.reset()
+    for _ in range(3):
+        _, _, terminated, truncated, _ = env.step(0)
+    assert (terminated, truncated) == (False, True)
+
+
+def test_to_gymnasium__same_seed_same_episode():
+    env = gymnasium.make("jit_env/CartPole-v1")
+    first, _ = env.reset(seed=5)
+    again, _ = env.reset(seed=5)
+    np.testing.assert_array_equal(first, again)
+    other, _ = env.reset()
+    assert not np.array_equal(first, other)
+
+
+def test_to_gymnasium__step_before_reset_and_after_close():
+    env = compat.ToGymnasium(counting_env.CountingEnv(2))
+    with pytest.raises(RuntimeError) as info:
+        env.step(1)
+    assert str(info.value) == _checks.ERR_NOT_RESET.format(bridge="ToGymnasium")
+    env.reset()
+    env.close()
+    with pytest.raises(RuntimeError) as info:
+        env.step(1)
+    assert str(info.value) == _checks.ERR_CLOSED.format(bridge="ToGymnasium", call="step")
+
+
+def test_to_gymnasium__out_of_range_action_not_clipped():
+    env = compat.ToGymnasium(jit_env.make("Pendulum-v1"))
+    env.reset(seed=0)
+    spec = env.env.action_spec()
+    with pytest.raises(ValueError) as info:
+        env.step(np.array([3.0], np.float32))
+    assert str(info.value) == _checks.ERR_ACTION_RANGE.format(
+        spec=repr(spec), minimum="-2.0", maximum="2.0", value=np.array([3.0], np.float32))
+    with pytest.raises(ValueError) as info:
+        env.step(np.array([1.0], np.float64))
+    assert str(info.value) == _checks.ERR_ACTION_DTYPE.format(
+        spec=repr(spec), expected=np.dtype(np.float32), got=np.dtype(np.float64))
+
+
+def test_to_gymnasium__render_rgb_array():
+    env = gymnasium.make("jit_env/CartPole-v1", render_mode="rgb_array")
+    env.reset(seed=0)
+    frame = env.render()
+    assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[-1] == 3
+
+
+def test_to_gymnasium__no_retrace_over_1000_steps():
+    counter = jit_env.testing.TraceCounter()
+    inner = jit_env.make("CartPole-v1")
+
+    class Counted(jit_env.Wrapper):
+        def step(self, state, action):
+            return counter.wrap(inner.step)(state, action)
+
+    env = compat.ToGymnasium(Counted(inner))
+    env.reset(seed=0)
+    for i in range(1000):
+        _, _, terminated, truncated, _ = env.step(i % 2)
+        if terminated or truncated:
+            env.reset()
+    assert counter.count == 1
+
+
+def test_make_vec__vector_entry_point_is_the_vector_bridge():
+    env = gymnasium.make_vec("jit_env/CartPole-v1", num_envs=3, vectorization_mode="vector_entry_point")
+    assert isinstance(env, compat.ToGymnasiumVector)
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (3, 4)
+
+
+def test_register_gymnasium_envs__user_env_registered_later():
+    jit_env.register("UserCounting-v0", lambda: counting_env.CountingEnv(3))
+    assert "jit_env/UserCounting-v0" in compat.register_gymnasium_envs()
+    env = gymnasium.make("jit_env/UserCounting-v0")
+    assert env.reset(seed=0)[0] == 0
+    assert _registration.gymnasium_id("x") == "jit_env/x"
+
+
+def test_make_gymnasium_wrapper__returns_class_and_converter():
+    cls, convert = compat.make_gymnasium_wrapper()
+    assert cls is compat.ToGymnasium
+    assert convert(specs.DiscreteArray(3)) == gymnasium.spaces.Discrete(3)
+
+
+def test_spec_to_space__unknown_container_raises():
+    spec = jit_env.wrappers._common.spec_from_value(jnp.zeros(2, jnp.complex64))
+    with pytest.raises(NotImplementedError) as info:
+        _gymnasium.spec_to_space(spec)
+    assert str(info.value) == _gymnasium.ERR_UNKNOWN_SPEC.format(spec)
