@@ -84,6 +84,7 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
         self._options = options
         self._closed = False
         self._state: Any = None
+        self._observation: Any = None
         self._finished = np.zeros(num_envs, bool)
 
         self.single_observation_space = _gymnasium.spec_to_space(env.observation_spec())
@@ -191,10 +192,16 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
                 raise ValueError(ERR_RESET_MASK.format(self.num_envs, mask))
             self._state, out = self._reset_masked_fn(self._state, episode_seed, mask, env_options)
             self._finished &= ~mask
+            observation, extras = jax.device_get(out)
+            # Sub-environments outside the mask keep their current observation.
+            observation = jax.tree_util.tree_map(
+                lambda new, old: np.where(mask.reshape(mask.shape + (1,) * (new.ndim - 1)), new, old),
+                observation, self._observation)
         else:
             self._state, out = self._reset_fn(episode_seed, env_options)
             self._finished[:] = False
-        observation, extras = jax.device_get(out)
+            observation, extras = jax.device_get(out)
+        self._observation = observation
         return self._obs_layout.to_space(observation, batched=True), _vector_info(extras, self.num_envs)
 
     def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
@@ -214,6 +221,7 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
         self._state, out = self._step_fn(self._state, actions)
         out = jax.device_get(out)
         observation, reward, terminated, truncated, extras = out[:5]
+        self._observation = observation
         info = _vector_info(extras, self.num_envs)
         if self._mode == AutoresetMode.SAME_STEP:
             ended = terminated | truncated
