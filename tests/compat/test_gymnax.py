@@ -9,7 +9,8 @@ import jit_env
 from jit_env import compat
 
 
-@pytest.mark.parametrize(("name", "action"), [("CartPole-v1", 1), ("Pendulum-v1", np.array([0.5], np.float32))])
+@pytest.mark.parametrize(
+    ("name", "action"), [("CartPole-v1", 1), ("Pendulum-v1", np.array([0.5], np.float32))])
 def test_from_gymnax__lockstep_with_gymnax(name, action):
     genv, params = gymnax.make(name)
     env = compat.FromGymnax(genv, params)
