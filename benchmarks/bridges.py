@@ -1,0 +1,106 @@
+"""Bridge overheads as ratios: run `python benchmarks/bridges.py`.
+
+* dm_env / Gymnasium bridge step vs. the jitted step plus one `jax.device_get`
+  of its outputs (median over many steps; target <= 1.25).
+* Vector bridge throughput at N in {16, 256, 4096} vs. Gymnasium's NumPy
+  CartPoleVectorEnv and its FunctionalJaxVectorEnv (ratio > 1: we are faster).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium
+import jax
+import numpy as np
+from gymnasium.envs.phys2d import cartpole as jax_cartpole
+
+import jit_env
+from jit_env import compat
+
+
+def _median_step_time(fn: Callable[[int], Any], steps: int) -> float:
+    times = []
+    for i in range(steps):
+        start = time.perf_counter()
+        fn(i)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def single_ratios(steps: int = 3000) -> dict[str, float]:
+    env = jit_env.make("CartPole-v1")
+    step = jax.jit(env.step)
+    state, _ = jax.jit(env.reset)(jax.random.key(0))
+    actions = [np.int32(i % 2) for i in range(steps)]
+    holder = [state]
+
+    def baseline(i: int) -> None:
+        holder[0], ts = step(holder[0], actions[i])
+        jax.device_get(ts)
+
+    dm = compat.ToDeepmindEnv(env)
+    dm.reset()
+    gym = compat.ToGymnasium(env)
+    gym.reset(seed=0)
+    gym_actions = [np.int64(i % 2) for i in range(steps)]
+
+    def dm_step(i: int) -> None:
+        dm.step(actions[i])
+
+    def gym_step(i: int) -> None:
+        _, _, terminated, truncated, _ = gym.step(gym_actions[i])
+        if terminated or truncated:
+            gym.reset()
+
+    for fn in (baseline, dm_step, gym_step):  # Warm up (compile).
+        _median_step_time(fn, 50)
+    base = _median_step_time(baseline, steps)
+    return {
+        "dm_env bridge / (jit step + device_get)": _median_step_time(dm_step, steps) / base,
+        "Gymnasium bridge / (jit step + device_get)": _median_step_time(gym_step, steps) / base,
+    }
+
+
+def _throughput(env: Any, num: int, steps: int) -> float:
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    actions = [rng.integers(0, 2, num) for _ in range(steps)]
+    for a in actions[:10]:
+        env.step(a)
+    start = time.perf_counter()
+    for a in actions:
+        env.step(a)
+    return num * steps / (time.perf_counter() - start)
+
+
+def vector_ratios(
+    sizes: tuple[int, ...] = (16, 256, 4096), steps: int = 300
+) -> dict[int, tuple[float, float]]:
+    out = {}
+    for num in sizes:
+        ours = _throughput(compat.ToGymnasiumVector(jit_env.make("CartPole-v1"), num), num, steps)
+        numpy_ref = _throughput(gymnasium.make_vec(
+            "CartPole-v1", num_envs=num, vectorization_mode="vector_entry_point"), num, steps)
+        jax_env = jax_cartpole.CartPoleJaxVectorEnv(num_envs=num, max_episode_steps=500)
+        jax_ref = _throughput(jax_env, num, steps)
+        out[num] = (ours / numpy_ref, ours / jax_ref)
+    return out
+
+
+def main() -> None:
+    print("| bridge step | ratio (lower is better, target <= 1.25) |")
+    print("| --- | --- |")
+    for name, ratio in single_ratios().items():
+        print(f"| {name} | {ratio:.3f} |")
+    print()
+    print("| N | vector bridge / CartPoleVectorEnv (numpy) | vector bridge / FunctionalJaxVectorEnv |")
+    print("| --- | --- | --- |")
+    for num, (numpy_ratio, jax_ratio) in vector_ratios().items():
+        print(f"| {num} | {numpy_ratio:.2f}x | {jax_ratio:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
