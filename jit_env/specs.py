@@ -180,7 +180,7 @@ class Array(Spec[jax.Array]):
         """`value` as something with `.shape` and `.dtype`, without device work."""
         if isinstance(value, (jax.Array, np.ndarray, np.generic)):
             return value
-        if isinstance(value, (bool, int, float)) and np.can_cast(type(value), self._dtype):
+        if isinstance(value, (bool, int, float)) and np.can_cast(type(value), self._dtype, "same_kind"):
             return np.asarray(value, self._dtype)  # Python scalars are weakly typed.
         return np.asarray(value)
 
@@ -768,3 +768,7 @@ def make_environment_spec(env: Environment[Any, Any, Any]) -> EnvironmentSpec:
         rewards=env.reward_spec(),
         discounts=env.discount_spec(),
     )
+
+
+PrimitiveSpec = Array
+"""jit_env 0.1.5's name for the base of the leaf specs; an alias of `Array`."""

@@ -15,6 +15,8 @@ from jit_env.wrappers._autoreset import BatchedAutoResetState as BatchedAutoRese
 from jit_env.wrappers._autoreset import TileAutoReset as TileAutoReset
 from jit_env.wrappers._autoreset import VmapAutoReset as VmapAutoReset
 from jit_env.wrappers._common import FINAL_OBSERVATION as FINAL_OBSERVATION
+from jit_env.wrappers._legacy import BatchSpecMixin as BatchSpecMixin
+from jit_env.wrappers._legacy import ResetMixin as ResetMixin
 from jit_env.wrappers._observation import ExtendObservation as ExtendObservation
 from jit_env.wrappers._observation import FlattenObservation as FlattenObservation
 from jit_env.wrappers._observation import FrameStack as FrameStack
@@ -35,26 +37,28 @@ from jit_env.wrappers._transforms import Tile as Tile
 from jit_env.wrappers._transforms import Vmap as Vmap
 
 __all__ = [
-    "COMPLETE",
-    "EPISODE",
-    "FINAL_OBSERVATION",
-    "NEXT_STEP",
-    "OPTIMISTIC",
-    "PRECOMPUTED",
-    "SAME_STEP",
     "AutoReset",
     "AutoResetState",
+    "BatchSpecMixin",
     "BatchedAutoResetState",
+    "COMPLETE",
     "ClipAction",
+    "EPISODE",
     "EpisodeStatistics",
     "EpisodeStatisticsState",
     "ExtendObservation",
+    "FINAL_OBSERVATION",
     "FlattenObservation",
     "FrameStack",
     "FrameStackState",
     "Jit",
+    "NEXT_STEP",
     "NormalizeObservation",
     "NormalizeObservationState",
+    "OPTIMISTIC",
+    "PRECOMPUTED",
+    "ResetMixin",
+    "SAME_STEP",
     "StopGradient",
     "Tile",
     "TileAutoReset",

@@ -52,9 +52,14 @@ ERR_POOL_OPTIONS = (
 )
 ERR_STRATEGY_ARG = "`{}` is only used by the {!r} strategy; got {}={!r} with strategy={!r}."
 
-_SALT_POOL = 0x706F6F6C  # Salts for keys derived from a state's key.
-_SALT_DRAW = 0x64726177
-_SALT_COPY = 0x636F7079
+_SALT_POOL = 0x706F6F6C  # Salt for the key the precomputed pool is built from.
+
+
+def _key_bits(keys: jax.Array) -> jax.Array:
+    """The last uint32 word of each key (typed or raw), shape `(N,)`."""
+    if jnp.issubdtype(keys.dtype, jax.dtypes.prng_key):
+        keys = jax.random.key_data(keys)
+    return keys.reshape(keys.shape[0], -1)[:, -1].astype(jnp.uint32)
 
 
 @_struct.dataclass
@@ -285,18 +290,17 @@ class _BatchedAutoReset(_core.Wrapper[Any, Any, Any]):
             fresh = _reset_batch(self._env, keys[chosen], _gather(options, chosen) if options is not None else None)
             rank = jnp.cumsum(done) - 1
             state, timestep = _gather(fresh, jnp.where(done, rank % m, 0))
+            # A copy continues its own key chain from its finished state's key.
             copied = done & (rank >= m)
-            own_keys = jax.vmap(jax.random.fold_in, in_axes=(0, None))(keys, _SALT_COPY)
-            new_keys = _common.select(copied, own_keys, _core.state_key(state))
-            return _core.replace_key(state, new_keys), timestep
-        # PRECOMPUTED: draw an initial state from the pool with the sub-env's own key.
-        size = jax.tree_util.tree_leaves(wrapper.pool_timestep.step_type)[0].shape[0]
-        draw_keys = jax.vmap(jax.random.fold_in, in_axes=(0, None))(keys, _SALT_DRAW)
-        index = jax.vmap(lambda k: jax.random.randint(k, (), 0, size))(draw_keys)
+            return _core.replace_key(state, _common.select(copied, keys, _core.state_key(state))), timestep
+        # PRECOMPUTED: each finished sub-environment picks a pooled initial state
+        # by its own finished key's bits (no extra PRNG work) and continues its
+        # own key chain from that key.
+        size = jnp.shape(wrapper.pool_timestep.step_type)[0]
+        index = (_key_bits(keys) % jnp.uint32(size)).astype(jnp.int32)
         state = _gather(wrapper.pool_state, index)
         timestep = _gather(wrapper.pool_timestep, index)
-        own_keys = jax.vmap(jax.random.fold_in, in_axes=(0, None))(keys, _SALT_COPY)
-        return _core.replace_key(state, own_keys), timestep
+        return _core.replace_key(state, keys), timestep
 
     def step(self, state: Any, action: Any) -> Any:
         if self.state_type is None:
@@ -309,18 +313,30 @@ class _BatchedAutoReset(_core.Wrapper[Any, Any, Any]):
     def _step_same(self, inner: Any, action: Any, wrapper: Any) -> Any:
         inner, stepped = self._batched.step(inner, action)
         done = stepped.last()
-        fresh_state, first = self._restarts(done, inner, wrapper)
-        return (
-            _common.select(done, fresh_state, inner),
-            _same_step_timestep(done, stepped, first),
-        )
+
+        def with_resets() -> Any:
+            fresh_state, first = self._restarts(done, inner, wrapper)
+            return _common.select(done, fresh_state, inner), _same_step_timestep(done, stepped, first)
+
+        def without() -> Any:
+            return inner, _with_final(stepped, stepped.observation)
+
+        # Steps on which no episode ended (common with synchronised time limits)
+        # pay for no reset at all.
+        return jax.lax.cond(jnp.any(done), with_resets, without)
 
     def _step_next(self, state: BatchedAutoResetState, action: Any) -> Any:
         needs = state.needs_reset
         inner, stepped = self._batched.step(state.inner, action)
-        fresh_state, first = self._restarts(needs, state.inner, state)
-        inner = _common.select(needs, fresh_state, inner)
-        timestep = _common.select(needs, first, stepped)
+
+        def with_resets() -> Any:
+            fresh_state, first = self._restarts(needs, state.inner, state)
+            return _common.select(needs, fresh_state, inner), _common.select(needs, first, stepped)
+
+        def without() -> Any:
+            return inner, stepped
+
+        inner, timestep = jax.lax.cond(jnp.any(needs), with_resets, without)
         return (
             _replace_inner(state, inner, timestep.last()),
             _with_final(timestep, timestep.observation),

@@ -20,7 +20,10 @@ SIZES = {
 
 
 def test_sizes__cover_every_registered_env():
-    assert sorted(SIZES) == jit_env.registered_envs()
+    # Other tests register user environments into the same registry: compare built-ins only.
+    built_ins = [i for i in jit_env.registered_envs()
+                 if type(jit_env.make(i).unwrapped).__module__.startswith("jit_env.envs.")]
+    assert sorted(SIZES) == built_ins
 
 
 @pytest.mark.parametrize("env_id", sorted(SIZES))

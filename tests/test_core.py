@@ -1,0 +1,201 @@
+"""Tests of the core interface: TimeStep, StepType, helpers, Environment, Wrapper."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+import subprocess
+import sys
+
+import _envs
+import counting_env
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jit_env
+from jit_env import _core, specs, wrappers
+
+
+def test_step_type__int8_values_without_device_arrays():
+    assert [StepType for StepType in (jit_env.StepType.FIRST, jit_env.StepType.MID, jit_env.StepType.LAST)] == [0, 1, 2]
+    for value in (jit_env.StepType.FIRST, jit_env.StepType.MID, jit_env.StepType.LAST):
+        assert isinstance(value, np.int8)
+        assert not isinstance(value, jax.Array)
+
+
+@pytest.mark.parametrize(
+    "helper, step_type, discount",
+    [
+        (lambda: jit_env.restart(jnp.zeros(2)), 0, 1.0),
+        (lambda: jit_env.transition(jnp.float32(1), jnp.zeros(2)), 1, 1.0),
+        (lambda: jit_env.termination(jnp.float32(1), jnp.zeros(2)), 2, 0.0),
+        (lambda: jit_env.truncation(jnp.float32(1), jnp.zeros(2)), 2, 1.0),
+    ],
+)
+def test_helpers__step_type_discount_and_dtypes(helper, step_type, discount):
+    ts = helper()
+    assert ts.step_type.dtype == jnp.int8 and int(ts.step_type) == step_type
+    assert float(ts.discount) == discount
+    assert ts.discount.dtype == jnp.float32
+    assert [bool(ts.first()), bool(ts.mid()), bool(ts.last())] == [step_type == i for i in range(3)]
+
+
+def test_helpers__shape_and_dtype_arguments():
+    ts = jit_env.restart(jnp.zeros(2), shape=(3,), dtype=jnp.float16)
+    assert ts.reward.shape == (3,) and ts.reward.dtype == jnp.float16
+    assert ts.discount.shape == (3,) and ts.discount.dtype == jnp.float16
+    ts = jit_env.termination(jnp.zeros(3), jnp.zeros(2), shape=(3,))
+    assert ts.discount.shape == (3,) and float(ts.discount.sum()) == 0.0
+    ts = jit_env.truncation(jnp.zeros(3), jnp.zeros(2), discount=jnp.full(3, 0.5))
+    assert float(ts.discount[0]) == 0.5
+
+
+def test_helpers__keep_float32_under_x64():
+    code = (
+        "import jax; jax.config.update('jax_enable_x64', True); import jax.numpy as jnp, jit_env;"
+        "ts = jit_env.restart(jnp.zeros(2)); t2 = jit_env.transition(jnp.float32(0), jnp.zeros(2));"
+        "assert ts.reward.dtype == jnp.float32 and ts.discount.dtype == jnp.float32, ts;"
+        "assert t2.discount.dtype == jnp.float32 and ts.step_type.dtype == jnp.int8"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_timestep__is_a_pytree_that_jit_vmap_and_scan_accept():
+    ts = jit_env.transition(jnp.float32(1), {"a": jnp.zeros(2)}, extras={"info": jnp.ones(())})
+    leaves = jax.tree_util.tree_leaves(ts)
+    assert len(leaves) == 5
+    doubled = jax.jit(lambda t: jax.tree_util.tree_map(lambda x: x * 2, t))(ts)
+    assert float(doubled.reward) == 2.0 and isinstance(doubled, jit_env.TimeStep)
+    batched = jax.vmap(lambda r: jit_env.transition(r, jnp.zeros(2)))(jnp.arange(3, dtype=jnp.float32))
+    assert batched.step_type.shape == (3,)
+    _, scanned = jax.lax.scan(lambda c, r: (c, jit_env.transition(r, jnp.zeros(2))), None, jnp.ones(4, jnp.float32))
+    assert scanned.observation.shape == (4, 2)
+
+
+def test_timestep__equality_ignores_extras_and_is_frozen():
+    a = jit_env.transition(jnp.float32(1), jnp.arange(3), extras={"x": 1})
+    b = jit_env.transition(jnp.float32(1), jnp.arange(3), extras={"x": 2})
+    c = jit_env.transition(jnp.float32(2), jnp.arange(3))
+    assert a == b
+    assert a != c
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.reward = 3  # type: ignore[misc]
+    replaced = dataclasses.replace(a, reward=jnp.float32(2))
+    assert replaced == c
+
+
+def test_timestep__pickles():
+    ts = jit_env.restart(jnp.zeros(2), extras={"k": jnp.ones(())})
+    assert pickle.loads(pickle.dumps(ts)) == ts
+
+
+def test_environment__is_abstract():
+    with pytest.raises(TypeError, match="abstract"):
+        jit_env.Environment()  # type: ignore[abstract]
+
+
+def test_environment__render_uses_injected_renderer_or_explains():
+    env = counting_env.CountingEnv()
+    state, _ = env.reset(jax.random.key(0))
+    with pytest.raises(NotImplementedError) as info:
+        env.render(state)
+    assert str(info.value) == _core.ERR_NO_RENDERER.format("CountingEnv")
+
+    class Rendered(counting_env.CountingEnv):
+        def __init__(self):
+            jit_env.Environment.__init__(self, renderer=lambda s: np.full((2, 2, 3), int(s.count), np.uint8))
+            self.target = 3
+
+    assert Rendered().render(state).shape == (2, 2, 3)
+
+
+def test_environment__context_manager_closes_and_unwrapped_is_self():
+    closed = []
+
+    class Closing(counting_env.CountingEnv):
+        def close(self):
+            closed.append(True)
+
+    with Closing() as env:
+        assert env.unwrapped is env
+    assert closed == [True]
+    with wrappers.TimeLimit(Closing(), max_episode_steps=3):
+        pass
+    assert closed == [True, True]
+
+
+def test_environment__str_and_repr():
+    env = _envs.PointMass()
+    assert str(env) == "PointMass"
+    assert repr(env) == "PointMass()"
+    wrapped = wrappers.Jit(wrappers.TimeLimit(env, max_episode_steps=3))
+    assert str(wrapped) == "Jit(TimeLimit(PointMass))"
+    assert repr(wrapped) == "Jit(TimeLimit(PointMass(), max_episode_steps=3))"
+
+
+def test_wrapper__delegates_everything_and_rejects_non_envs():
+    env = _envs.DictEnv()
+    wrapper = jit_env.Wrapper(env)
+    assert wrapper.env is env and wrapper.unwrapped is env
+    assert specs.make_environment_spec(wrapper) == specs.make_environment_spec(env)
+    s1, t1 = wrapper.reset(jax.random.key(0))
+    s2, t2 = env.reset(jax.random.key(0))
+    assert t1 == t2
+    with pytest.raises(TypeError) as info:
+        jit_env.Wrapper("CartPole")  # type: ignore[arg-type]
+    assert str(info.value) == _core.ERR_NOT_AN_ENV.format("CartPole")
+
+
+def test_replace_key__dataclass_namedtuple_dict_and_wrapper_states():
+    key = jax.random.key(1)
+    state, _ = wrappers.TimeLimit(_envs.PointMass(), max_episode_steps=2).reset(jax.random.key(0))
+    assert _core.replace_key(state, key).key is key
+    assert _core.replace_key({"key": 0, "x": 1}, key)["key"] is key
+    with pytest.raises(TypeError) as info:
+        _core.replace_key((1, 2), key)
+    assert str(info.value) == _core.ERR_NO_KEY_FIELD.format("tuple")
+    with pytest.raises(TypeError) as info:
+        _core.state_key(object())
+    assert str(info.value) == _core.ERR_NO_KEY.format("object")
+
+
+def test_import__does_no_device_work_and_imports_no_bridged_library():
+    code = (
+        "import sys, jit_env, jit_env.wrappers, jit_env.specs\n"
+        "from jax._src import xla_bridge\n"
+        "assert not xla_bridge._backends, xla_bridge._backends\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('dm_env', 'gymnasium', 'gymnax')]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# Every public name of jit_env 0.1.5, importable from the same place.
+PUBLIC_0_1_5 = {
+    "jit_env": ["__version__", "__version_info__", "Action", "State", "Observation", "Reward",
+                "Discount", "EnvOptions", "specs", "wrappers", "compat", "Environment", "Wrapper",
+                "StepType", "TimeStep", "restart", "termination", "transition", "truncation"],
+    "jit_env.specs": ["Spec", "PrimitiveSpec", "CompositeSpec", "Array", "BoundedArray",
+                      "DiscreteArray", "Tree", "Tuple", "Dict", "Batched", "reshape_spec",
+                      "unpack_spec", "make_environment_spec", "EnvironmentSpec"],
+    "jit_env.wrappers": ["Jit", "Vmap", "StopGradient", "BatchSpecMixin", "Tile", "ResetMixin",
+                         "AutoReset", "VmapAutoReset", "TileAutoReset", "ExtendObservation"],
+}
+
+
+@pytest.mark.parametrize("module", sorted(PUBLIC_0_1_5))
+def test_public_api__every_0_1_5_name_is_importable(module):
+    import importlib
+
+    mod = importlib.import_module(module)
+    missing = [name for name in PUBLIC_0_1_5[module] if name != "compat" and not hasattr(mod, name)]
+    assert not missing
+
+
+def test_public_api__all_is_sorted_and_resolves():
+    for module in (jit_env, jit_env.wrappers):
+        assert module.__all__ == sorted(module.__all__)
+        for name in module.__all__:
+            assert getattr(module, name) is not None

@@ -1,0 +1,220 @@
+"""Auto-reset: terminal observation, reward, discount, keys and determinism, every mode and strategy."""
+
+from __future__ import annotations
+
+import _envs
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jit_env
+from jit_env import _core, wrappers
+from jit_env.wrappers import _autoreset, _common
+
+FINAL = wrappers.FINAL_OBSERVATION
+PUSH = jnp.full((2,), 0.1, jnp.float32)
+
+
+def test_autoreset_same_step__keeps_terminal_reward_discount_and_observation():
+    inner = _envs.PointMass(horizon=3)
+    env = wrappers.AutoReset(inner)
+    state, ts = env.reset(jax.random.key(0))
+    assert bool(jnp.all(ts.extras[FINAL] == ts.observation))
+    for _ in range(2):
+        state, ts = env.step(state, PUSH)
+        assert bool(ts.mid()) and bool(jnp.all(ts.extras[FINAL] == ts.observation))
+    expected_state, expected = inner.step(state, PUSH)
+    _, restarted = inner.reset(expected_state.key)
+    state, ts = env.step(state, PUSH)
+    assert bool(ts.first())
+    assert float(ts.reward) == float(expected.reward) and float(ts.discount) == 0.0
+    np.testing.assert_array_equal(ts.extras[FINAL], expected.observation)
+    np.testing.assert_array_equal(ts.observation, restarted.observation)
+    assert int(state.time) == 0
+    assert int(ts.extras["time"]) == 3  # the ending step's own extras are kept
+
+
+def test_autoreset_next_step__returns_last_then_first_ignoring_the_action():
+    inner = _envs.PointMass(horizon=2)
+    env = wrappers.AutoReset(inner, mode="next_step")
+    state, _ = env.reset(jax.random.key(0))
+    state, _ = env.step(state, PUSH)
+    terminal_inner = inner.step(state.inner, PUSH)[0]
+    state, ts = env.step(state, PUSH)
+    assert bool(ts.last()) and float(ts.discount) == 0.0 and bool(state.needs_reset)
+    np.testing.assert_array_equal(ts.observation, terminal_inner.position)
+    _, restarted = inner.reset(terminal_inner.key)
+    state, ts = env.step(state, jnp.full((2,), 1e6, jnp.float32))
+    assert bool(ts.first()) and float(ts.reward) == 0.0 and float(ts.discount) == 1.0
+    np.testing.assert_array_equal(ts.observation, restarted.observation)
+    np.testing.assert_array_equal(ts.extras[FINAL], ts.observation)
+
+
+def _rollout(env, key, actions):
+    state, first = env.reset(key)
+
+    def body(state, action):
+        state, ts = env.step(state, action)
+        return state, ts
+
+    return first, jax.lax.scan(body, state, actions)[1]
+
+
+def _actions(num, steps, seed=1):
+    discrete = jax.random.randint(jax.random.key(seed), (steps, num), 0, 2, jnp.int32)
+    continuous = jnp.zeros((steps, num, 3), jnp.float32)
+    return (discrete, continuous)
+
+
+def _assert_trees_equal(a, b):
+    for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+@pytest.mark.parametrize("mode", ["same_step", "next_step"])
+def test_vmap_autoreset__complete_equals_vmap_of_autoreset(mode):
+    num, steps = 5, 12
+    keys = jax.random.split(jax.random.key(0), num)
+    reference = jax.vmap(wrappers.AutoReset(_envs.DictEnv(), mode=mode).reset)(keys)
+    batched = wrappers.VmapAutoReset(_envs.DictEnv(), mode=mode)
+    ref_env = wrappers.Vmap(wrappers.AutoReset(_envs.DictEnv(), mode=mode))
+    actions = _actions(num, steps)
+    expected = jax.jit(lambda: _rollout(ref_env, keys, actions))()
+    got = jax.jit(lambda: _rollout(batched, keys, actions))()
+    _assert_trees_equal(got, expected)
+    _assert_trees_equal(batched.reset(keys)[1], reference[1])
+
+
+@pytest.mark.parametrize("mode", ["same_step", "next_step"])
+def test_optimistic__equals_complete_while_num_resets_suffices(mode):
+    num, steps = 6, 15
+    actions = _actions(num, steps, seed=3)
+    complete = wrappers.TileAutoReset(_envs.DictEnv(), num, mode=mode)
+    optimistic = wrappers.TileAutoReset(_envs.DictEnv(), num, mode=mode, strategy="optimistic", num_resets=num)
+    key = jax.random.key(7)
+    _assert_trees_equal(jax.jit(lambda: _rollout(optimistic, key, actions))(),
+                        jax.jit(lambda: _rollout(complete, key, actions))())
+
+
+def test_optimistic__extra_finishers_copy_a_fresh_episode_with_their_own_key():
+    num = 4  # All four end on the first step; only one fresh reset per step.
+    env = wrappers.TileAutoReset(_envs.DictEnv(), num, strategy="optimistic", num_resets=1)
+    state, _ = env.reset(jax.random.key(0), options={"length": jnp.asarray(1, jnp.int32)})
+    # DictEnv splits its key on every step: these are the finished states' keys.
+    inner_keys = jax.vmap(lambda k: jax.random.split(k)[0])(state.key)
+    state, ts = env.step(state, (jnp.zeros(num, jnp.int32), jnp.zeros((num, 3), jnp.float32)))
+    assert bool(jnp.all(ts.first()))
+    fresh_state, fresh = _envs.DictEnv().reset(inner_keys[0], options={"length": jnp.asarray(1, jnp.int32)})
+    for i in range(num):  # every one starts from the single fresh episode...
+        np.testing.assert_array_equal(ts.observation["noise"][i], fresh.observation["noise"])
+    np.testing.assert_array_equal(jax.random.key_data(state.key[0]), jax.random.key_data(fresh_state.key))
+    for i in range(1, num):  # ...but the copies continue their own key chains.
+        np.testing.assert_array_equal(jax.random.key_data(state.key[i]), jax.random.key_data(inner_keys[i]))
+    _, ts = env.step(state, (jnp.zeros(num, jnp.int32), jnp.zeros((num, 3), jnp.float32)))
+    noise = np.asarray(ts.extras[FINAL]["noise"])
+    assert len({tuple(row) for row in noise}) == num
+
+
+@pytest.mark.parametrize("mode", ["same_step", "next_step"])
+def test_precomputed__restarts_from_the_pool_with_distinct_keys(mode):
+    num = 8
+    env = wrappers.TileAutoReset(_envs.DictEnv(), num, mode=mode, strategy="precomputed", pool_size=3)
+    state, _ = env.reset(jax.random.key(0))
+    assert isinstance(state, wrappers.BatchedAutoResetState)
+    pool_noise = np.asarray(state.pool_timestep.observation["noise"])
+    assert pool_noise.shape == (3, 3)
+    first, steps = jax.jit(lambda: _rollout(env, jax.random.key(0), _actions(num, 10)))()
+    started = np.asarray(steps.step_type) == 0
+    assert started.any()
+    for t, i in zip(*np.nonzero(started)):
+        assert any(np.array_equal(steps.observation["noise"][t, i], row) for row in pool_noise)
+    # Pooled starts may coincide, but every step after a start draws noise from
+    # the sub-environment's own key: no two such rows agree.
+    for t in range(1, 10):
+        rows = np.asarray(steps.observation["noise"][t])[~started[t]]
+        assert len({tuple(r) for r in rows}) == len(rows)
+
+
+@pytest.mark.parametrize("strategy", ["complete", "optimistic", "precomputed"])
+@pytest.mark.parametrize("mode", ["same_step", "next_step"])
+def test_batched_autoreset__deterministic_independent_and_scan_stable(mode, strategy):
+    num, steps = 4, 20
+    env = wrappers.TileAutoReset(_envs.DictEnv(), num, mode=mode, strategy=strategy)
+    run = jax.jit(lambda k: _rollout(env, k, _actions(num, steps)))
+    a, b, c = run(jax.random.key(1)), run(jax.random.key(1)), run(jax.random.key(2))
+    _assert_trees_equal(a, b)
+    assert not np.array_equal(np.asarray(a[1].observation["noise"]), np.asarray(c[1].observation["noise"]))
+    noise = np.asarray(a[1].observation["noise"])
+    starts = np.asarray(a[1].step_type) == 0
+    for t in range(steps):
+        # Only the optimistic strategy past `num_resets` and the pool may start two
+        # sub-environments alike; after that their own keys must take over.
+        rows = noise[t] if strategy == "complete" else noise[t][~starts[t]]
+        assert len({tuple(r) for r in rows}) == len(rows), "sub-environments share randomness"
+    first, scanned = a
+    assert set(scanned.extras) == {FINAL} and set(first.extras) == {FINAL}
+    ended = np.asarray(scanned.step_type) == (0 if mode == "same_step" else 2)
+    assert ended.any(), "the test must reach episode ends"
+    if mode == "same_step":  # an ending step keeps its truncation discount (DictEnv: 0.5)
+        assert np.all(np.asarray(scanned.discount)[ended] == 0.5)
+
+
+def test_autoreset__reset_options_survive_auto_resets():
+    env = wrappers.TileAutoReset(_envs.DictEnv(), 2)
+    options = {"length": jnp.asarray(4, jnp.int32)}
+    actions = (jnp.zeros((12, 2), jnp.int32), jnp.zeros((12, 2, 3), jnp.float32))
+    state, _ = env.reset(jax.random.key(0), options=options)
+    _, steps = jax.lax.scan(env.step, state, actions)
+    firsts = np.nonzero(np.asarray(steps.step_type)[:, 0] == 0)[0]
+    np.testing.assert_array_equal(firsts, [3, 7, 11])
+
+
+def test_autoreset__rejects_batched_environments_and_bad_arguments():
+    env = wrappers.AutoReset(wrappers.Tile(_envs.PointMass(), 2))
+    state, _ = env.reset(jax.random.key(0))
+    with pytest.raises(ValueError) as info:
+        env.step(state, jnp.zeros((2, 2), jnp.float32))
+    assert str(info.value) == _autoreset.ERR_BATCHED_STEP_TYPE.format((2,))
+    with pytest.raises(ValueError) as info:
+        wrappers.AutoReset(_envs.PointMass(), mode="eventually")
+    assert str(info.value) == _common.ERR_CHOICE.format("mode", "'same_step', 'next_step'", "eventually")
+    with pytest.raises(ValueError) as info:
+        wrappers.VmapAutoReset(_envs.PointMass(), strategy="lazy")
+    assert str(info.value) == _common.ERR_CHOICE.format(
+        "strategy", "'complete', 'optimistic', 'precomputed'", "lazy")
+    with pytest.raises(ValueError) as info:
+        wrappers.TileAutoReset(_envs.PointMass(), 4, num_resets=2)
+    assert str(info.value) == _autoreset.ERR_STRATEGY_ARG.format(
+        "num_resets", "optimistic", "num_resets", 2, "complete")
+    with pytest.raises(ValueError) as info:
+        wrappers.TileAutoReset(_envs.PointMass(), 4, strategy="optimistic", num_resets=0)
+    assert str(info.value) == _common.ERR_POSITIVE_INT.format("num_resets", 0)
+    with pytest.raises(ValueError) as info:
+        wrappers.VmapAutoReset(_envs.PointMass(), strategy="precomputed", options_in_axes=0)
+    assert str(info.value) == _autoreset.ERR_POOL_OPTIONS
+
+
+def test_autoreset__state_keeps_inner_type_in_same_step_mode_for_0_1_5_code():
+    state, _ = wrappers.TileAutoReset(_envs.PointMass(), 3).reset(jax.random.key(0))
+    assert isinstance(state, _envs.PointState) and state.position.shape == (3, 2)
+    state, _ = wrappers.AutoReset(_envs.PointMass()).reset(jax.random.key(0))
+    assert isinstance(state, _envs.PointState)
+
+
+def test_legacy_mixins__still_compose_like_0_1_5():
+    with pytest.warns(DeprecationWarning):
+        class MyReset(wrappers.ResetMixin, jit_env.Wrapper):
+            def step(self, state, action):
+                state, ts = self.env.step(state, action)
+                return jax.lax.cond(ts.last(), self._auto_reset, self._identity, state, ts)
+    env = MyReset(_envs.PointMass(horizon=1))
+    state, _ = env.reset(jax.random.key(0))
+    state, ts = env.step(state, PUSH)
+    assert bool(ts.first()) and float(ts.discount) == 0.0
+    with pytest.warns(DeprecationWarning):
+        class MyTile(wrappers.BatchSpecMixin, wrappers.Vmap):
+            pass
+        tiled = MyTile(_envs.PointMass(), 3)
+    assert tiled.observation_spec().num == 3
+    assert _core.state_key(state) is not None
