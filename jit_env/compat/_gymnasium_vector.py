@@ -1,7 +1,9 @@
 """The Gymnasium vector bridge: a `gymnasium.vector.VectorEnv` over `num_envs` copies.
 
-Each `step` is one jitted, vmapped call whose outputs (observations, rewards,
-terminations, truncations, extras) are fetched with one `jax.device_get`.
+Each `step` is one jitted, vmapped call. It returns only what the user gets
+(observations, rewards, terminations, truncations, extras), packed into one
+uint8 device buffer that is fetched once and viewed as the outputs on the host;
+the state never leaves the device and its buffers are donated to the next step.
 """
 
 from __future__ import annotations
@@ -12,13 +14,20 @@ import gymnasium
 import jax
 import jax.numpy as jnp
 import numpy as np
+from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector import utils as vector_utils
 
 from jit_env import _core, wrappers
 from jit_env.compat import _checks, _gymnasium
 
-ERR_SEED = "`seed` must be None or an int (one key is split over all sub-environments), got {!r}."
+_MIN_BUCKETED = 64  # From this many sub-environments on, NEXT_STEP resets in buckets.
+
+ERR_SEED = (
+    "`seed` must be None, an int (one key is split over all sub-environments) or a list of "
+    "ints or None, one per sub-environment, got {!r}."
+)
+ERR_SEED_LENGTH = "`seed` as a list needs one entry per sub-environment ({}), got {} entries."
 ERR_RESET_MASK = "`options['reset_mask']` must be a bool NumPy array of shape ({},) with a True, got {!r}."
 ERR_RENDER_BEFORE_RESET = "ToGymnasiumVector.render() was called before reset(); call reset() first."
 ERR_NEEDS_RESET = (
@@ -109,28 +118,41 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
         self._batched = batched
         same_step = mode == AutoresetMode.SAME_STEP
         final_key = wrappers.FINAL_OBSERVATION
+        batched_step = batched.step
+        if mode == AutoresetMode.NEXT_STEP:
+            batched_step = _bucketed_next_step(env, num_envs, batched)
 
         def split_extras(extras: Any) -> tuple[Any, Any]:
             extras = dict(extras or {})
             final = extras.pop(final_key, None)
             return extras, final
 
+        reset_out, masked_out, step_out = (_checks.OutputPacker() for _ in range(3))
+
+        def reset_any(seed: jax.Array, options: Any) -> Any:
+            """A scalar seed: one key split over all; a `(num_envs,)` vector: a key each."""
+            if seed.ndim == 0:
+                return batched.reset(jax.random.key(seed), options=options)
+            template, _ = batched.reset(jax.random.key(0), options=options)  # Its inner state is unused.
+            inner, ts = jax.vmap(lambda s: env.reset(jax.random.key(s), options=options))(seed)
+            return _with_inner(template, inner, jnp.ones(num_envs, bool)), ts
+
         def reset(seed: jax.Array, options: Any) -> Any:
-            state, ts = batched.reset(jax.random.key(seed), options=options)
+            state, ts = reset_any(seed, options)
             extras, _ = split_extras(ts.extras)
-            return state, (ts.observation, extras)
+            return state, reset_out.pack((ts.observation, extras))
 
         def reset_masked(state: Any, seed: jax.Array, mask: jax.Array, options: Any) -> Any:
-            fresh, ts = batched.reset(jax.random.key(seed), options=options)
+            fresh, ts = reset_any(seed, options)
             inner = _inner(state)
             inner = jax.tree_util.tree_map(
                 lambda a, b: jnp.where(jnp.reshape(mask, mask.shape + (1,) * (a.ndim - 1)), a, b),
                 _inner(fresh), inner)
             extras, _ = split_extras(ts.extras)
-            return _with_inner(state, inner, mask), (ts.observation, extras)
+            return _with_inner(state, inner, mask), masked_out.pack((ts.observation, extras))
 
         def step(state: Any, action: Any) -> Any:
-            state, ts = batched.step(state, action)
+            state, ts = batched_step(state, action)
             extras, final = split_extras(ts.extras)
             ended = ts.first() if same_step else ts.last()
             positive = ts.discount > 0
@@ -139,11 +161,13 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
             out: tuple[Any, ...] = (ts.observation, ts.reward, terminated, truncated, extras)
             if same_step:
                 out = (*out, final)
-            return state, out
+            return state, step_out.pack(out)
 
+        # The state's buffers are donated: each call reuses the last state's memory.
         self._reset_fn = jax.jit(reset)
-        self._reset_masked_fn = jax.jit(reset_masked)
-        self._step_fn = jax.jit(step)
+        self._reset_masked_fn = jax.jit(reset_masked, donate_argnums=0)
+        self._step_fn = jax.jit(step, donate_argnums=0)
+        self._reset_out, self._masked_out, self._step_out = reset_out, masked_out, step_out
 
     def __repr__(self) -> str:
         return f"ToGymnasiumVector({self._env!r}, num_envs={self.num_envs}, autoreset_mode={self._mode})"
@@ -162,23 +186,43 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
         if self._closed:
             raise RuntimeError(_checks.ERR_CLOSED.format(bridge="ToGymnasiumVector", call=call))
 
-    def _episode_seed(self, seed: Any) -> np.uint32:
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+    def _episode_seed(self, seed: Any) -> np.uint32 | np.ndarray:
+        """The episode's seed: a uint32 scalar, or `(num_envs,)` for a list of seeds."""
+        if isinstance(seed, (list, tuple)):
+            if not all(s is None or (_is_int(s)) for s in seed):
+                raise TypeError(ERR_SEED.format(seed))
+            if len(seed) != self.num_envs:
+                raise ValueError(ERR_SEED_LENGTH.format(self.num_envs, len(seed)))
+            self._seed = None
+            # Each as `ToGymnasium.reset(seed=s)` draws its episode's key from `np_random`.
+            return np.array([_draw_seed(seeding.np_random(None if s is None else int(s))[0]) for s in seed],
+                            np.uint32)
+        if seed is not None and not _is_int(seed):
             raise TypeError(ERR_SEED.format(seed))
         if seed is None and self._seed is not None:
             seed = self._seed
         self._seed = None
         super().reset(seed=None if seed is None else int(seed))
-        return np.uint32(self.np_random.integers(_gymnasium._SEED_BOUND, dtype=np.uint64))
+        return _draw_seed(self.np_random)
 
     def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+        self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         """Resets all sub-environments, or those in `options["reset_mask"]`.
 
+        Args:
+            seed: None; an int, which seeds `np_random` and one key split over all
+                sub-environments; or a list of `num_envs` ints (or None), where
+                sub-environment i starts as `ToGymnasium(env).reset(seed=seed[i])` does.
+            options: Reset options for the environment, and ``"reset_mask"``, a
+                bool array `(num_envs,)` of the sub-environments to reset.
+
+        Returns:
+            The batched observations and the info dict.
+
         Raises:
-            TypeError: If `seed` is not None or an int.
-            ValueError: On a malformed reset mask.
+            TypeError: If `seed` is not None, an int or a list of ints and None.
+            ValueError: On a malformed reset mask, or a seed list of the wrong length.
             RuntimeError: After `close()`.
         """
         self._check_open("reset")
@@ -192,7 +236,7 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
                 raise ValueError(ERR_RESET_MASK.format(self.num_envs, mask))
             self._state, out = self._reset_masked_fn(self._state, episode_seed, mask, env_options)
             self._finished &= ~mask
-            observation, extras = jax.device_get(out)
+            observation, extras = self._masked_out.unpack(out)
             # Sub-environments outside the mask keep their current observation.
             observation = jax.tree_util.tree_map(
                 lambda new, old: np.where(mask.reshape(mask.shape + (1,) * (new.ndim - 1)), new, old),
@@ -200,7 +244,7 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
         else:
             self._state, out = self._reset_fn(episode_seed, env_options)
             self._finished[:] = False
-            observation, extras = jax.device_get(out)
+            observation, extras = self._reset_out.unpack(out)
         self._observation = observation
         return self._obs_layout.to_space(observation, batched=True), _vector_info(extras, self.num_envs)
 
@@ -219,7 +263,7 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
             raise RuntimeError(ERR_NEEDS_RESET.format(np.flatnonzero(self._finished).tolist()))
         actions = self._check_action(actions)
         self._state, out = self._step_fn(self._state, actions)
-        out = jax.device_get(out)
+        out = self._step_out.unpack(out)
         observation, reward, terminated, truncated, extras = out[:5]
         self._observation = observation
         info = _vector_info(extras, self.num_envs)
@@ -259,6 +303,52 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
         self._closed = True
         self._state = None
         self._env.close()
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+
+
+def _draw_seed(rng: np.random.Generator) -> np.uint32:
+    return np.uint32(rng.integers(_gymnasium._SEED_BOUND, dtype=np.uint64))
+
+
+def _bucket_sizes(num_envs: int) -> tuple[int, ...]:
+    """Reset batch sizes below `num_envs` tried before resetting all of them."""
+    if num_envs < _MIN_BUCKETED:
+        return ()
+    return tuple(sorted({num_envs >> shift for shift in (6, 4, 2)}))
+
+
+def _bucketed_next_step(
+    env: _core.Environment[Any, Any, Any], num_envs: int, complete: _core.Environment[Any, Any, Any]
+) -> Any:
+    """`complete.step` (a NEXT_STEP `TileAutoReset`) that resets only as many envs as needed.
+
+    The complete strategy resets every sub-environment whenever one needs it;
+    with thousands of sub-environments some always do, so each step pays for
+    `num_envs` resets. This step counts the sub-environments due for a reset
+    and switches to the smallest optimistic `TileAutoReset` whose `num_resets`
+    covers them (else to `complete`). An optimistic strategy equals the
+    complete one whenever at most `num_resets` sub-environments reset, so the
+    results are the same, bit for bit.
+    """
+    sizes = _bucket_sizes(num_envs)
+    if not sizes:
+        return complete.step
+    branches = [
+        wrappers.TileAutoReset(
+            env, num_envs, mode=wrappers.NEXT_STEP, strategy=wrappers.OPTIMISTIC, num_resets=size).step
+        for size in sizes
+    ]
+    branches.append(complete.step)
+
+    def step(state: Any, action: Any) -> Any:
+        count = jnp.sum(state.needs_reset.astype(jnp.int32))
+        index = jnp.searchsorted(jnp.asarray(sizes, jnp.int32), count)
+        return jax.lax.switch(index, branches, state, action)
+
+    return step
 
 
 def _index(tree: Any, i: int) -> Any:

@@ -2,6 +2,7 @@
 
 import counting_env
 import gymnasium
+import jax
 import numpy as np
 import pytest
 from gymnasium.vector import AutoresetMode
@@ -92,3 +93,56 @@ def test_to_gymnasium_vector__no_retrace_over_1000_steps():
     for _ in range(1000):
         env.step(rng.integers(0, 2, 8))
     assert counter.count == 1
+
+
+def test_to_gymnasium_vector__seed_list_seeds_each_sub_env_as_to_gymnasium():
+    seeds = [3, 3, 7]
+    env = compat.ToGymnasiumVector(jit_env.make("CartPole-v1"), NUM, autoreset_mode=AutoresetMode.DISABLED)
+    observation, _ = env.reset(seed=seeds)
+    for i, seed in enumerate(seeds):
+        np.testing.assert_array_equal(
+            observation[i], compat.ToGymnasium(jit_env.make("CartPole-v1")).reset(seed=seed)[0])
+    # Equal seeds give equal episodes: rows 0 and 1 stay identical under equal actions.
+    for _ in range(5):
+        observation, *_ = env.step(np.ones(NUM, np.int64))
+        np.testing.assert_array_equal(observation[0], observation[1])
+    assert not np.array_equal(observation[0], observation[2])
+
+
+def test_to_gymnasium_vector__seed_errors():
+    env = compat.ToGymnasiumVector(_single(), NUM)
+    with pytest.raises(ValueError) as info:
+        env.reset(seed=[0, 1])
+    assert str(info.value) == _gymnasium_vector.ERR_SEED_LENGTH.format(NUM, 2)
+    for seed in ([0, 1.5, 2], 1.5, True):
+        with pytest.raises(TypeError) as info:
+            env.reset(seed=seed)
+        assert str(info.value) == _gymnasium_vector.ERR_SEED.format(seed)
+
+
+def test_to_gymnasium_vector__bucketed_resets_match_complete_auto_reset():
+    # From 64 sub-environments on, NEXT_STEP resets only as many as are due, in
+    # buckets of 1, 4, 16 or all 64; the results equal the complete strategy's.
+    num = 64
+    env = compat.ToGymnasiumVector(jit_env.make("CartPole-v1"), num)
+    reference = jit_env.wrappers.TileAutoReset(
+        jit_env.make("CartPole-v1"), num, mode=jit_env.wrappers.NEXT_STEP)
+    step = jax.jit(reference.step)
+    observation, _ = env.reset(seed=0)
+    episode_seed = _gymnasium_vector._draw_seed(gymnasium.utils.seeding.np_random(0)[0])
+    state, timestep = jax.jit(reference.reset)(jax.random.key(episode_seed))
+    np.testing.assert_array_equal(observation, timestep.observation)
+    rng = np.random.default_rng(0)
+    resets = set()
+    for i in range(60):
+        # Equal actions first, so that many episodes end together, then random ones.
+        actions = np.ones(num, np.int64) if i < 20 else rng.integers(0, 2, num)
+        resets.add(int(np.sum(state.needs_reset)))
+        state, timestep = step(state, actions.astype(np.int32))
+        observation, reward, terminated, truncated, _ = env.step(actions)
+        np.testing.assert_array_equal(observation, timestep.observation)
+        np.testing.assert_array_equal(reward, timestep.reward)
+        np.testing.assert_array_equal(terminated | truncated, timestep.last())
+    # Every bucket was used: 0-1, 2-4, 5-16 and more than 16 resets at once.
+    for low, high in ((-1, 1), (1, 4), (4, 16), (16, 64)):
+        assert any(low < n <= high for n in resets), (low, high, sorted(resets))
