@@ -10,7 +10,7 @@ import warnings
 from typing import Any
 
 from jit_env import _core, specs
-from jit_env.wrappers import _autoreset, _common, _transforms
+from jit_env.wrappers import _common, _transforms
 
 DEPRECATED = "{} is kept for jit_env 0.1.5 code; compose {} instead."
 
@@ -50,10 +50,15 @@ class ResetMixin:
         super().__init_subclass__(**kwargs)
 
     def _auto_reset(self, state: Any, step: _core.TimeStep[Any]) -> tuple[Any, _core.TimeStep[Any]]:
-        """Resets from `state.key`; keeps the reward, discount and extras of `step`."""
+        """Resets from `state.key`; keeps the reward, discount and extras of `step`.
+
+        As in 0.1.5 the extras are returned unchanged (no final observation), so
+        that `lax.cond(last, self._auto_reset, self._identity, state, step)` traces.
+        """
         new_state, first = self.env.reset(_core.state_key(state), options=_core.state_options(state))
-        done = step.last()
-        return new_state, _autoreset._same_step_timestep(done, step, first)
+        return new_state, _core.TimeStep(
+            step_type=first.step_type, reward=step.reward, discount=step.discount,
+            observation=first.observation, extras=step.extras)
 
     @staticmethod
     def _identity(*x: Any) -> Any:
