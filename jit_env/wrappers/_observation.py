@@ -255,8 +255,11 @@ class NormalizeObservation(_core.Wrapper[Any, Any, Any]):
         return NormalizeObservationState(inner=state.inner, count=total, mean=mean, var=var)
 
     def _normalize(self, state: NormalizeObservationState, obs: Any) -> Any:
-        return jax.tree_util.tree_map(
-            lambda x, m, v: ((x - m) / jnp.sqrt(v + self.epsilon)).astype(x.dtype), obs, state.mean, state.var)
+        def normalize(x: jax.Array, m: jax.Array, v: jax.Array) -> jax.Array:
+            lead = (1,) * (x.ndim - m.ndim)  # explicit broadcast over batch axes
+            return ((x - m.reshape(lead + m.shape)) / jnp.sqrt(v.reshape(lead + v.shape) + self.epsilon)).astype(x.dtype)
+
+        return jax.tree_util.tree_map(normalize, obs, state.mean, state.var)
 
     def reset(self, key: jax.Array, *, options: _core.EnvOptions = None) -> Any:
         inner, timestep = self._env.reset(key, options=options)
