@@ -271,36 +271,69 @@ class _BatchedAutoReset(_core.Wrapper[Any, Any, Any]):
             pool_timestep=pool_timestep,
         ), timestep
 
-    def _restarts(self, done: jax.Array, inner: Any, wrapper: Any) -> Any:
-        """Fresh (state, FIRST timestep) for the sub-environments where `done`.
-
-        Rows where `done` is False hold arbitrary values; the caller selects.
-        """
-        keys = _core.state_key(inner)
-        options = _core.state_options(inner)
-        num = done.shape[0]
-        if self.strategy == COMPLETE:
+    def _fresh(self, keys: jax.Array, options: Any, wrapper: Any) -> Any:
+        """New episodes (state, FIRST timestep) for finished sub-environments with these keys."""
+        if self.strategy != PRECOMPUTED:
             return _reset_batch(self._env, keys, options)
-        if self.strategy == OPTIMISTIC:
-            m = min(self.num_resets or max(1, num // 16), num)
-            # The first `m` finished sub-environments reset from their own keys,
-            # exactly as with the complete strategy; any beyond `m` copy one of
-            # those episodes' initial states with a key of their own.
-            (chosen,) = jnp.nonzero(done, size=m, fill_value=0)
-            fresh = _reset_batch(self._env, keys[chosen], _gather(options, chosen) if options is not None else None)
-            rank = jnp.cumsum(done) - 1
-            state, timestep = _gather(fresh, jnp.where(done, rank % m, 0))
-            # A copy continues its own key chain from its finished state's key.
-            copied = done & (rank >= m)
-            return _core.replace_key(state, _common.select(copied, keys, _core.state_key(state))), timestep
-        # PRECOMPUTED: each finished sub-environment picks a pooled initial state
-        # by its own finished key's bits (no extra PRNG work) and continues its
-        # own key chain from that key.
+        # Pick a pooled initial state by the finished key's own bits (no extra
+        # PRNG work) and continue that sub-environment's own key chain.
         size = jnp.shape(wrapper.pool_timestep.step_type)[0]
         index = (_key_bits(keys) % jnp.uint32(size)).astype(jnp.int32)
         state = _gather(wrapper.pool_state, index)
-        timestep = _gather(wrapper.pool_timestep, index)
-        return _core.replace_key(state, keys), timestep
+        return _core.replace_key(state, keys), _gather(wrapper.pool_timestep, index)
+
+    def _bucket_sizes(self, num: int) -> list[int]:
+        """How many rows each branch resets; the smallest that holds every finished one runs."""
+        if self.strategy == OPTIMISTIC:
+            return [min(self.num_resets or max(1, num // 16), num)]
+        # Resetting only the finished rows, in one of a few static sizes, gives
+        # exactly what resetting every row and selecting would.
+        return sorted({max(1, num // d) for d in (64, 16, 4)} | {num}) if num >= 64 else [num]
+
+    def _restart_rows(
+        self, done: jax.Array, source: Any, base_state: Any, base_timestep: Any, wrapper: Any
+    ) -> Any:
+        """`base_state`/`base_timestep` with the `done` rows replaced by new episodes.
+
+        The new episodes use the keys and options of `source` (the finished states).
+        """
+        keys = _core.state_key(source)
+        options = _core.state_options(source)
+        num = done.shape[0]
+        sizes = self._bucket_sizes(num)
+
+        def restart(size: int) -> Any:
+            if size == num:
+                fresh = self._fresh(keys, options, wrapper)
+                return _common.select(done, fresh, (base_state, base_timestep))
+            (rows,) = jnp.nonzero(done, size=size, fill_value=num)  # `num` rows are dropped
+            safe = jnp.minimum(rows, num - 1)
+            fresh = self._fresh(keys[safe], None if options is None else _gather(options, safe), wrapper)
+            return jax.tree_util.tree_map(
+                lambda base, new: base.at[rows].set(new, mode="drop"), (base_state, base_timestep), fresh)
+
+        count = jnp.sum(done, dtype=jnp.int32)
+        if len(sizes) == 1:
+            state, timestep = restart(sizes[0])
+        else:
+            branch = jnp.searchsorted(jnp.asarray(sizes, jnp.int32), count)
+            state, timestep = jax.lax.switch(branch, [lambda n=n: restart(n) for n in sizes])
+        if self.strategy != OPTIMISTIC or sizes[0] == num:
+            return state, timestep
+
+        m = sizes[0]
+
+        def copy_overflow(state: Any, timestep: Any) -> Any:
+            # Past `m`, finished rows start from a copy of one of the `m` new
+            # episodes but continue their own key chains.
+            (rows,) = jnp.nonzero(done, size=m, fill_value=0)
+            rank = jnp.cumsum(done, dtype=jnp.int32) - 1
+            copied = done & (rank >= m)
+            source_rows = jnp.where(copied, rows[rank % m], jnp.arange(num))
+            state, timestep = _gather((state, timestep), source_rows)
+            return _core.replace_key(state, _common.select(copied, keys, _core.state_key(state))), timestep
+
+        return jax.lax.cond(count > m, copy_overflow, lambda s, t: (s, t), state, timestep)
 
     def step(self, state: Any, action: Any) -> Any:
         if self.state_type is None:
@@ -315,8 +348,8 @@ class _BatchedAutoReset(_core.Wrapper[Any, Any, Any]):
         done = stepped.last()
 
         def with_resets() -> Any:
-            fresh_state, first = self._restarts(done, inner, wrapper)
-            return _common.select(done, fresh_state, inner), _same_step_timestep(done, stepped, first)
+            new_inner, first = self._restart_rows(done, inner, inner, stepped, wrapper)
+            return new_inner, _same_step_timestep(done, stepped, first)
 
         def without() -> Any:
             return inner, _with_final(stepped, stepped.observation)
@@ -328,15 +361,11 @@ class _BatchedAutoReset(_core.Wrapper[Any, Any, Any]):
     def _step_next(self, state: BatchedAutoResetState, action: Any) -> Any:
         needs = state.needs_reset
         inner, stepped = self._batched.step(state.inner, action)
-
-        def with_resets() -> Any:
-            fresh_state, first = self._restarts(needs, state.inner, state)
-            return _common.select(needs, fresh_state, inner), _common.select(needs, first, stepped)
-
-        def without() -> Any:
-            return inner, stepped
-
-        inner, timestep = jax.lax.cond(jnp.any(needs), with_resets, without)
+        inner, timestep = jax.lax.cond(
+            jnp.any(needs),
+            lambda: self._restart_rows(needs, state.inner, inner, stepped, state),
+            lambda: (inner, stepped),
+        )
         return (
             _replace_inner(state, inner, timestep.last()),
             _with_final(timestep, timestep.observation),

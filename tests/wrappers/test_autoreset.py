@@ -218,3 +218,27 @@ def test_legacy_mixins__still_compose_like_0_1_5():
         tiled = MyTile(_envs.PointMass(), 3)
     assert tiled.observation_spec().num == 3
     assert _core.state_key(state) is not None
+
+
+@pytest.mark.parametrize("mode", ["same_step", "next_step"])
+def test_complete__bucketed_resets_equal_resetting_every_row(mode):
+    num, steps = 128, 24
+    # Episode lengths 1 (2 envs), 2 (6), 4 (24) and 9 (96): with unit steps the
+    # finished counts land in every bucket (2, 8, 32 and 128 rows).
+    row = jnp.arange(num, dtype=jnp.int32)
+    lengths = jnp.where(row < 2, 1, jnp.where(row < 8, 2, jnp.where(row < 32, 4, 9))).astype(jnp.int32)
+    options = {"length": lengths}
+    keys = jax.random.split(jax.random.key(5), num)
+    actions = (jnp.zeros((steps, num), jnp.int32), jnp.zeros((steps, num, 3), jnp.float32))
+    reference = wrappers.Vmap(wrappers.AutoReset(_envs.DictEnv(), mode=mode), options_in_axes=0)
+    bucketed = wrappers.VmapAutoReset(_envs.DictEnv(), mode=mode, options_in_axes=0)
+
+    def run(env):
+        state, first = env.reset(keys, options=options)
+        return jax.lax.scan(env.step, state, actions)[1]
+
+    expected, got = jax.jit(lambda: run(reference))(), jax.jit(lambda: run(bucketed))()
+    _assert_trees_equal(got, expected)
+    counts = np.sum(np.asarray(expected.step_type) == (0 if mode == "same_step" else 2), axis=1)
+    buckets = {int(np.searchsorted([2, 8, 32, 128], c)) for c in counts if c}
+    assert buckets == {0, 1, 2, 3}, counts
