@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeAlias, TypeVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from typing_extensions import Self, TypeAlias
 
 from jit_env import _struct
 
@@ -28,8 +27,8 @@ Observation = TypeVar("Observation")
 Reward = TypeVar("Reward")
 Discount = TypeVar("Discount")
 # Kept for jit_env 0.1.5, which exported these names from `_core`.
-RewardT = Reward
-DiscountT = Discount
+RewardT = TypeVar("RewardT")
+DiscountT = TypeVar("DiscountT")
 
 EnvOptions: TypeAlias = Any
 """Options passed to `reset`: any pytree (commonly a dict or a dataclass) or None."""
@@ -101,11 +100,12 @@ class TimeStep(Generic[Observation]):
             return NotImplemented
         mine = (self.step_type, self.reward, self.discount, self.observation)
         theirs = (other.step_type, other.reward, other.discount, other.observation)
-        if jax.tree_util.tree_structure(mine) != jax.tree_util.tree_structure(theirs):
+        structure: Any = jax.tree_util.tree_structure(mine)
+        if structure != jax.tree_util.tree_structure(theirs):
             return False
         return all(
             np.array_equal(np.asarray(a), np.asarray(b))
-            for a, b in zip(jax.tree_util.tree_leaves(mine), jax.tree_util.tree_leaves(theirs))
+            for a, b in zip(jax.tree_util.tree_leaves(mine), jax.tree_util.tree_leaves(theirs), strict=True)
         )
 
     __hash__ = None  # type: ignore[assignment]
@@ -317,7 +317,7 @@ class WrapperState(Generic[State]):
     @property
     def key(self) -> jax.Array:
         """The PRNG key of the innermost state."""
-        return self.inner.key  # type: ignore[attr-defined,no-any-return]
+        return self.inner.key  # type: ignore[attr-defined]
 
     @property
     def options(self) -> EnvOptions:
@@ -369,10 +369,10 @@ class Wrapper(Environment[State, Action, Observation]):
     def reset(
         self, key: jax.Array, *, options: EnvOptions = None
     ) -> tuple[State, TimeStep[Observation]]:
-        return self._env.reset(key, options=options)  # type: ignore[return-value]
+        return self._env.reset(key, options=options)
 
     def step(self, state: State, action: Action) -> tuple[State, TimeStep[Observation]]:
-        return self._env.step(state, action)  # type: ignore[return-value]
+        return self._env.step(state, action)
 
     def reward_spec(self) -> specs.Spec:
         return self._env.reward_spec()
@@ -411,7 +411,7 @@ def replace_key(state: Any, key: jax.Array) -> Any:
     if dataclasses.is_dataclass(state) and any(f.name == "key" for f in dataclasses.fields(state)):
         return dataclasses.replace(state, key=key)  # type: ignore[type-var]
     if isinstance(state, tuple) and hasattr(state, "_replace") and "key" in state._fields:  # type: ignore[attr-defined]
-        return state._replace(key=key)  # type: ignore[attr-defined]
+        return state._replace(key=key)
     if isinstance(state, dict) and "key" in state:
         return {**state, "key": key}
     raise TypeError(ERR_NO_KEY_FIELD.format(type(state).__name__))
@@ -432,7 +432,7 @@ def state_key(state: Any) -> jax.Array:
     key = state.get("key") if isinstance(state, dict) else getattr(state, "key", None)
     if key is None:
         raise TypeError(ERR_NO_KEY.format(type(state).__name__))
-    return key  # type: ignore[no-any-return]
+    return key
 
 
 ERR_NO_KEY = (

@@ -7,7 +7,8 @@ case they become part of the tree definition (hashable, compared on retrace).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, TypeVar, overload
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
 
 import jax
 from typing_extensions import dataclass_transform
@@ -53,10 +54,11 @@ def dataclass(cls: T | None = None, /, *, eq: bool = True) -> T | Callable[[T], 
     """
 
     def wrap(cls: T) -> T:
-        cls = dataclasses.dataclass(frozen=True, eq=eq)(cls)
-        data, meta = [], []
-        for f in dataclasses.fields(cls):
+        made: Any = dataclasses.dataclass(frozen=True, eq=eq)(cls)
+        data: list[str] = []
+        meta: list[str] = []
+        for f in dataclasses.fields(made):
             (meta if f.metadata.get("static", False) else data).append(f.name)
-        return jax.tree_util.register_dataclass(cls, data_fields=data, meta_fields=meta)
+        return jax.tree_util.register_dataclass(made, data_fields=data, meta_fields=meta)
 
     return wrap if cls is None else wrap(cls)

@@ -29,12 +29,11 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Self, TypeVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from typing_extensions import Self
 
 if TYPE_CHECKING:  # pragma: no cover
     from jit_env._core import Environment
@@ -111,7 +110,7 @@ class Spec(Generic[T], metaclass=abc.ABCMeta):
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return self._key() == other._key()  # type: ignore[attr-defined,no-any-return]
+        return self._key() == other._key()
 
     def __hash__(self) -> int:
         return hash((type(self), self._key()))
@@ -131,7 +130,7 @@ class Array(Spec[jax.Array]):
     (2,)
     """
 
-    __slots__ = ("_shape", "_dtype")
+    __slots__ = ("_dtype", "_shape")
 
     def __init__(self, shape: Sequence[int], dtype: Any, name: str = ""):
         """Args:
@@ -228,7 +227,7 @@ class BoundedArray(Array):
     False
     """
 
-    __slots__ = ("_minimum", "_maximum")
+    __slots__ = ("_maximum", "_minimum")
 
     def __init__(
         self,
@@ -276,7 +275,8 @@ class BoundedArray(Array):
         return self._maximum
 
     def _repr_fields(self) -> list[str]:
-        return super()._repr_fields() + [
+        return [
+            *super()._repr_fields(),
             f"minimum={_array_repr(self._minimum)}",
             f"maximum={_array_repr(self._maximum)}",
         ]
@@ -506,7 +506,7 @@ class Tree(CompositeSpec):
 
     def _flatten_value(self, value: Any) -> list[Any]:
         try:
-            return self._treedef.flatten_up_to(value)  # type: ignore[no-any-return]
+            return self._treedef.flatten_up_to(value)
         except (ValueError, TypeError):
             raise ValueError(
                 ERR_STRUCTURE.format(
@@ -517,7 +517,7 @@ class Tree(CompositeSpec):
             ) from None
 
     def validate(self, value: Any) -> Any:
-        for spec, leaf in zip(self._leave_specs, self._flatten_value(value)):
+        for spec, leaf in zip(self._leave_specs, self._flatten_value(value), strict=True):
             spec.validate(leaf)
         return value
 
@@ -527,7 +527,7 @@ class Tree(CompositeSpec):
         except ValueError:
             return jnp.asarray(False)
         result = jnp.asarray(True)
-        for spec, leaf in zip(self._leave_specs, leaves):
+        for spec, leaf in zip(self._leave_specs, leaves, strict=True):
             result = result & spec.contains(leaf)
         return result
 
@@ -537,7 +537,7 @@ class Tree(CompositeSpec):
     def sample(self, key: jax.Array) -> Any:
         keys = jax.random.split(key, len(self._leave_specs))
         return self._treedef.unflatten(
-            [s.sample(k) for s, k in zip(self._leave_specs, keys)]
+            [s.sample(k) for s, k in zip(self._leave_specs, keys, strict=True)]
         )
 
 
@@ -605,7 +605,7 @@ class Dict(Tree):
         full = {**(dict_spec or {}), **kwarg_specs}
         if not full:
             raise ValueError(ERR_EMPTY.format("Dict"))
-        structure = jax.tree_util.tree_structure({k: 0 for k in full})
+        structure: Any = jax.tree_util.tree_structure({k: 0 for k in full})
         super().__init__(structure.flatten_up_to(full), structure, name)
 
     def __repr__(self) -> str:
@@ -623,7 +623,7 @@ class Batched(CompositeSpec, Generic[T]):
     (4,)
     """
 
-    __slots__ = ("_spec", "_num")
+    __slots__ = ("_num", "_spec")
 
     def __init__(self, spec: Spec[Any], num: int, name: str = ""):
         """Raises:

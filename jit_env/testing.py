@@ -42,7 +42,8 @@ def _structure(tree: Any) -> Any:
 
 def assert_same_structure(a: Any, b: Any, what: str) -> None:
     """Raises AssertionError unless `a` and `b` have equal trees, shapes and dtypes."""
-    if jax.tree_util.tree_structure(a) != jax.tree_util.tree_structure(b):
+    structure: Any = jax.tree_util.tree_structure(a)
+    if structure != jax.tree_util.tree_structure(b):
         raise AssertionError(
             f"{what}: tree structures differ: {jax.tree_util.tree_structure(a)} vs "
             f"{jax.tree_util.tree_structure(b)}")
@@ -127,7 +128,8 @@ def check_environment(
     step_types = np.asarray(steps.step_type)
     if not np.all((step_types == _core.StepType.MID) | (step_types == _core.StepType.LAST)):
         raise AssertionError(f"step returned step types {np.unique(step_types)}, expected MID or LAST")
-    for a, b in zip(jax.tree_util.tree_leaves(steps), jax.tree_util.tree_leaves(jax.device_get(rollout(key)[1]))):
+    again = jax.device_get(rollout(key)[1])
+    for a, b in zip(jax.tree_util.tree_leaves(steps), jax.tree_util.tree_leaves(again), strict=True):
         if not np.array_equal(np.asarray(a), np.asarray(b)):
             raise AssertionError("two rollouts from the same key differ: the environment is not deterministic")
 
@@ -136,7 +138,7 @@ def check_environment(
         state, ts = step(state, jax.tree_util.tree_map(lambda x, i=i: x[i], actions))
         got = jax.tree_util.tree_map(lambda x, i=i: x[i], steps)
         for a, b in zip(jax.tree_util.tree_leaves((got.observation, got.reward, got.step_type)),
-                        jax.tree_util.tree_leaves((ts.observation, ts.reward, ts.step_type))):
+                        jax.tree_util.tree_leaves((ts.observation, ts.reward, ts.step_type)), strict=True):
             if not np.allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-5):
                 raise AssertionError(f"jit(step) disagrees with lax.scan at step {i}")
         if bool(ts.last()):

@@ -140,8 +140,8 @@ def test_wrapper__delegates_everything_and_rejects_non_envs():
     wrapper = jit_env.Wrapper(env)
     assert wrapper.env is env and wrapper.unwrapped is env
     assert specs.make_environment_spec(wrapper) == specs.make_environment_spec(env)
-    s1, t1 = wrapper.reset(jax.random.key(0))
-    s2, t2 = env.reset(jax.random.key(0))
+    _, t1 = wrapper.reset(jax.random.key(0))
+    _, t2 = env.reset(jax.random.key(0))
     assert t1 == t2
     with pytest.raises(TypeError) as info:
         jit_env.Wrapper("CartPole")  # type: ignore[arg-type]

@@ -21,8 +21,6 @@ from gymnasium.vector import utils as vector_utils
 from jit_env import _core, wrappers
 from jit_env.compat import _checks, _gymnasium
 
-_MIN_BUCKETED = 64  # From this many sub-environments on, NEXT_STEP resets in buckets.
-
 ERR_SEED = (
     "`seed` must be None, an int (one key is split over all sub-environments) or a list of "
     "ints or None, one per sub-environment, got {!r}."
@@ -119,8 +117,6 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
         same_step = mode == AutoresetMode.SAME_STEP
         final_key = wrappers.FINAL_OBSERVATION
         batched_step = batched.step
-        if mode == AutoresetMode.NEXT_STEP:
-            batched_step = _bucketed_next_step(env, num_envs, batched)
 
         def split_extras(extras: Any) -> tuple[Any, Any]:
             extras = dict(extras or {})
@@ -311,44 +307,6 @@ def _is_int(x: Any) -> bool:
 
 def _draw_seed(rng: np.random.Generator) -> np.uint32:
     return np.uint32(rng.integers(_gymnasium._SEED_BOUND, dtype=np.uint64))
-
-
-def _bucket_sizes(num_envs: int) -> tuple[int, ...]:
-    """Reset batch sizes below `num_envs` tried before resetting all of them."""
-    if num_envs < _MIN_BUCKETED:
-        return ()
-    return tuple(sorted({num_envs >> shift for shift in (6, 4, 2)}))
-
-
-def _bucketed_next_step(
-    env: _core.Environment[Any, Any, Any], num_envs: int, complete: _core.Environment[Any, Any, Any]
-) -> Any:
-    """`complete.step` (a NEXT_STEP `TileAutoReset`) that resets only as many envs as needed.
-
-    The complete strategy resets every sub-environment whenever one needs it;
-    with thousands of sub-environments some always do, so each step pays for
-    `num_envs` resets. This step counts the sub-environments due for a reset
-    and switches to the smallest optimistic `TileAutoReset` whose `num_resets`
-    covers them (else to `complete`). An optimistic strategy equals the
-    complete one whenever at most `num_resets` sub-environments reset, so the
-    results are the same, bit for bit.
-    """
-    sizes = _bucket_sizes(num_envs)
-    if not sizes:
-        return complete.step
-    branches = [
-        wrappers.TileAutoReset(
-            env, num_envs, mode=wrappers.NEXT_STEP, strategy=wrappers.OPTIMISTIC, num_resets=size).step
-        for size in sizes
-    ]
-    branches.append(complete.step)
-
-    def step(state: Any, action: Any) -> Any:
-        count = jnp.sum(state.needs_reset.astype(jnp.int32))
-        index = jnp.searchsorted(jnp.asarray(sizes, jnp.int32), count)
-        return jax.lax.switch(index, branches, state, action)
-
-    return step
 
 
 def _index(tree: Any, i: int) -> Any:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -29,7 +30,7 @@ def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     """Returns `value` if it is one of `choices`, else raises ValueError."""
     if value not in choices:
         raise ValueError(ERR_CHOICE.format(name, ", ".join(map(repr, choices)), value))
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def check_action_structure(env: _core.Environment[Any, Any, Any], spec: specs.Spec[Any], action: Any) -> None:
@@ -81,7 +82,8 @@ def spec_from_value(value: Any) -> specs.Spec[Any]:
     """Unbounded `Array` specs (as one spec) for the shapes and dtypes of `value`."""
     leaves, treedef = jax.tree_util.tree_flatten(value)
     arrays = [specs.Array(jnp.shape(x), jnp.result_type(x)) for x in leaves]
-    if treedef == jax.tree_util.tree_structure(0):
+    scalar: Any = jax.tree_util.tree_structure(0)
+    if treedef == scalar:
         return arrays[0]
     return specs.Tree(arrays, treedef)
 

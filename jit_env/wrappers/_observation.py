@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-from collections.abc import Sequence
-from typing import Any, Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -163,7 +163,8 @@ class FlattenObservation(_core.Wrapper[Any, Any, Any]):
         if all(isinstance(s, specs.BoundedArray) for s in self._leaves):
             lo = np.concatenate([np.broadcast_to(s.minimum, s.shape).ravel() for s in self._leaves])
             hi = np.concatenate([np.broadcast_to(s.maximum, s.shape).ravel() for s in self._leaves])
-            spec: specs.Spec[Any] = specs.BoundedArray((size,), self._dtype, lo.astype(self._dtype), hi.astype(self._dtype))
+            spec: specs.Spec[Any] = specs.BoundedArray(
+                (size,), self._dtype, lo.astype(self._dtype), hi.astype(self._dtype))
         else:
             spec = specs.Array((size,), self._dtype)
         self._observation_spec = _common.rebatch(spec, self._batch)
@@ -257,7 +258,8 @@ class NormalizeObservation(_core.Wrapper[Any, Any, Any]):
     def _normalize(self, state: NormalizeObservationState, obs: Any) -> Any:
         def normalize(x: jax.Array, m: jax.Array, v: jax.Array) -> jax.Array:
             lead = (1,) * (x.ndim - m.ndim)  # explicit broadcast over batch axes
-            return ((x - m.reshape(lead + m.shape)) / jnp.sqrt(v.reshape(lead + v.shape) + self.epsilon)).astype(x.dtype)
+            scale = jnp.sqrt(v.reshape(lead + v.shape) + self.epsilon)
+            return ((x - m.reshape(lead + m.shape)) / scale).astype(x.dtype)
 
         return jax.tree_util.tree_map(normalize, obs, state.mean, state.var)
 

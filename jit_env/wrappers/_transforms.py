@@ -131,7 +131,7 @@ class Vmap(_core.Wrapper[Any, Any, Any]):
 def batched_spec(spec: specs.Spec[Any], num: int) -> specs.Spec[Any]:
     """`spec` with a leading axis of `num`: reshaped if a leaf, `Batched` otherwise."""
     if isinstance(spec, specs.Array):
-        return specs.reshape_spec(spec, prepend=(num,))  # type: ignore[no-any-return]
+        return specs.reshape_spec(spec, prepend=(num,))
     return specs.Batched(spec, num)
 
 

@@ -124,7 +124,7 @@ def test_precomputed__restarts_from_the_pool_with_distinct_keys(mode):
     assert isinstance(state, wrappers.BatchedAutoResetState)
     pool_noise = np.asarray(state.pool_timestep.observation["noise"])
     assert pool_noise.shape == (3, 3)
-    first, steps = jax.jit(lambda: _rollout(env, jax.random.key(0), _actions(num, 10)))()
+    _, steps = jax.jit(lambda: _rollout(env, jax.random.key(0), _actions(num, 10)))()
     started = np.asarray(steps.step_type) == 0
     assert started.any()
     for t, i in zip(*np.nonzero(started)):
@@ -234,7 +234,7 @@ def test_complete__bucketed_resets_equal_resetting_every_row(mode):
     bucketed = wrappers.VmapAutoReset(_envs.DictEnv(), mode=mode, options_in_axes=0)
 
     def run(env):
-        state, first = env.reset(keys, options=options)
+        state, _ = env.reset(keys, options=options)
         return jax.lax.scan(env.step, state, actions)[1]
 
     expected, got = jax.jit(lambda: run(reference))(), jax.jit(lambda: run(bucketed))()

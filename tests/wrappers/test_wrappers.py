@@ -238,7 +238,7 @@ def test_extend_observation__keeps_the_given_order_and_its_spec_holds():
 def test_observation_transforms__also_transform_the_final_observation():
     env = wrappers.TransformObservation(wrappers.AutoReset(_envs.PointMass(horizon=1)), fn=lambda o: o * 10)
     state, _ = env.reset(jax.random.key(0))
-    inner_state, inner_ts = _envs.PointMass(horizon=1).step(state, PUSH)
+    _, inner_ts = _envs.PointMass(horizon=1).step(state, PUSH)
     _, ts = env.step(state, PUSH)
     np.testing.assert_allclose(ts.extras[wrappers.FINAL_OBSERVATION], inner_ts.observation * 10)
     assert env.observation_spec() == specs.Array((2,), jnp.float32)
@@ -247,7 +247,7 @@ def test_observation_transforms__also_transform_the_final_observation():
 def test_flatten_observation__concatenates_leaves_and_names_dtype_conflicts():
     env = wrappers.FlattenObservation(_envs.DictEnv(), dtype=jnp.float32)
     assert env.observation_spec() == specs.Array((4,), jnp.float32)
-    state, ts = env.reset(jax.random.key(0))
+    _, ts = env.reset(jax.random.key(0))
     assert ts.observation.shape == (4,) and float(ts.observation[3]) == 0.0  # "t" sorts after "noise"
     with pytest.raises(ValueError) as info:
         wrappers.FlattenObservation(_envs.DictEnv())
