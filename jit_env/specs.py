@@ -359,7 +359,7 @@ class BoundedArray(Array):
             k_int, self._shape, low.astype(int_dtype), high.astype(int_dtype), int_dtype
         )
         count = high.astype(np.float64) - low.astype(np.float64) + 1.0
-        top = jax.random.uniform(k_top, self._shape) < (1.0 / count).astype(np.float32)
+        top = jax.random.uniform(k_top, self._shape, jnp.float32) < (1.0 / count).astype(np.float32)
         value = jnp.where(top, jnp.asarray(high.astype(int_dtype)), below_top)
         return value.astype(dtype)
 
