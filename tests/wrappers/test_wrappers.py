@@ -295,7 +295,7 @@ def test_clip_action__clips_into_bounds_and_rejects_discrete_specs():
     assert env.action_spec() == specs.Array((2,), jnp.float32, "push")
     state, _ = env.reset(jax.random.key(0))
     _, ts = env.step(state, jnp.array([5.0, -5.0], jnp.float32))
-    np.testing.assert_allclose(ts.observation, state.position + jnp.array([1.0, -1.0]), rtol=1e-6)
+    np.testing.assert_allclose(ts.observation, state.position + jnp.array([1.0, -1.0], jnp.float32), rtol=1e-6)
     with pytest.raises(ValueError) as info:
         wrappers.ClipAction(_envs.DictEnv())
     assert str(info.value) == _action.ERR_CLIP_SPEC.format(specs.DiscreteArray(2))
