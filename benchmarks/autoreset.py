@@ -129,7 +129,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--reset-cost", type=int, default=64)
     args = parser.parse_args()
-    envs = {"cheap": RandomWalk(), f"expensive reset ({args.reset_cost} iters)": RandomWalk(reset_cost=args.reset_cost)}
+    envs = {
+        "cheap: random walk": RandomWalk(),
+        "cheap: CartPole-v1": jit_env.make("CartPole-v1"),
+        f"expensive reset ({args.reset_cost} iters)": RandomWalk(reset_cost=args.reset_cost),
+    }
     print(f"Throughput relative to stepping without auto-reset (higher is better), "
           f"{args.steps} steps x {args.rounds} rounds, median; backend {jax.default_backend()}")
     header = f"{'env':<28} {'N':>5}  {'complete':>9} {'optimistic':>16} {'precomputed':>12}  opt/compl  pre/compl"
