@@ -73,7 +73,7 @@ class ClipAction(_core.Wrapper[Any, Any, Any]):
         """
         super().__init__(env)
         inner, batch = _common.slice_spec(env.action_spec())
-        leaves = _common.leaf_specs(inner)
+        leaves = specs.unpack_spec(inner)
         outer = jax.tree_util.tree_map(_unbounded, leaves, is_leaf=_common.is_spec)
         flat, treedef = jax.tree_util.tree_flatten(outer, is_leaf=_common.is_spec)
         spec = flat[0] if len(flat) == 1 and isinstance(outer, specs.Spec) else specs.Tree(flat, treedef)

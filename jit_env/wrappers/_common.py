@@ -40,14 +40,10 @@ def check_action_structure(env: _core.Environment[Any, Any, Any], spec: specs.Sp
         ValueError: Naming the environment and the mismatch.
     """
     try:
-        jax.tree_util.tree_map(_shape_dtype_only, _structure_spec(spec), action,
+        jax.tree_util.tree_map(_shape_dtype_only, specs.unpack_spec(spec), action,
                                is_leaf=lambda s: isinstance(s, specs.Spec))
     except ValueError as e:
         raise ValueError(ERR_ACTION.format(env, e, type(env).__name__)) from None
-
-
-def _structure_spec(spec: specs.Spec[Any]) -> Any:
-    return specs.unpack_spec(spec)
 
 
 def _shape_dtype_only(leaf_spec: specs.Spec[Any], value: Any) -> None:
@@ -102,11 +98,6 @@ def rebatch(spec: specs.Spec[Any], batch: tuple[int, ...]) -> specs.Spec[Any]:
     for num in reversed(batch):
         spec = specs.Batched(spec, num)
     return spec
-
-
-def leaf_specs(spec: specs.Spec[Any]) -> Any:
-    """The pytree of leaf specs of `spec` (unbatched)."""
-    return specs.unpack_spec(spec)
 
 
 def is_spec(x: Any) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -154,7 +154,7 @@ class FlattenObservation(_core.Wrapper[Any, Any, Any]):
         """
         super().__init__(env)
         inner, self._batch = _common.slice_spec(env.observation_spec())
-        self._leaves = jax.tree_util.tree_leaves(_common.leaf_specs(inner), is_leaf=_common.is_spec)
+        self._leaves = jax.tree_util.tree_leaves(specs.unpack_spec(inner), is_leaf=_common.is_spec)
         dtypes = sorted({str(s.dtype) for s in self._leaves})
         if dtype is None and len(dtypes) > 1:
             raise ValueError(ERR_FLATTEN_DTYPES.format(dtypes))
@@ -220,7 +220,7 @@ class NormalizeObservation(_core.Wrapper[Any, Any, Any]):
         if not epsilon > 0:
             raise ValueError(f"`epsilon` must be positive, got {epsilon!r}.")
         inner, _ = _common.slice_spec(env.observation_spec())
-        self._leaves = _common.leaf_specs(inner)
+        self._leaves = specs.unpack_spec(inner)
         for leaf in jax.tree_util.tree_leaves(self._leaves, is_leaf=_common.is_spec):
             if not jnp.issubdtype(leaf.dtype, jnp.floating):
                 raise ValueError(ERR_NORMALIZE_DTYPE.format(leaf.dtype, leaf))
@@ -301,7 +301,7 @@ class FrameStack(_core.Wrapper[Any, Any, Any]):
         super().__init__(env)
         self.num_stack = _common.check_positive_int("num_stack", num_stack)
         inner, self._batch = _common.slice_spec(env.observation_spec())
-        self._leaves = _common.leaf_specs(inner)
+        self._leaves = specs.unpack_spec(inner)
         stacked = specs.reshape_spec(inner, prepend=(num_stack,))
         if not isinstance(stacked, specs.Spec):
             flat, treedef = jax.tree_util.tree_flatten(stacked, is_leaf=_common.is_spec)
@@ -342,7 +342,3 @@ class FrameStack(_core.Wrapper[Any, Any, Any]):
         # The final observation continues the old stack, even where a new episode began.
         timestep = _common.map_observation(timestep, lambda o: self._push(state.frames, o))
         return FrameStackState(inner=inner, frames=frames), dataclasses.replace(timestep, observation=frames)
-
-
-def _names(values: Sequence[str]) -> str:
-    return ", ".join(values)
