@@ -186,7 +186,24 @@ def _gather(tree: Any, index: jax.Array) -> Any:
     return jax.tree_util.tree_map(lambda x: x[index], tree)
 
 
-def _reset_batch(env: _core.Environment[Any, Any, Any], keys: jax.Array, options: Any) -> Any:
+def reset_rows(fresh: Any, rows: jax.Array, source: Any, base: Any) -> Any:
+    """`base`, a batched `(state, timestep)`, with the sub-environments `rows` restarted.
+
+    Args:
+        fresh: `(keys, options) -> (state, timestep)`, new episodes for a batch of keys.
+        rows: int32 indices of the sub-environments to restart; an index equal
+            to the batch size is padding and is dropped.
+        source: The batched states whose keys and options the new episodes use.
+        base: What the other rows keep.
+    """
+    keys = _core.state_key(source)
+    options = _core.state_options(source)
+    safe = jnp.minimum(rows, keys.shape[0] - 1)
+    new = fresh(keys[safe], None if options is None else _gather(options, safe))
+    return jax.tree_util.tree_map(lambda old, row: old.at[rows].set(row, mode="drop"), base, new)
+
+
+def reset_batch(env: _core.Environment[Any, Any, Any], keys: jax.Array, options: Any) -> Any:
     in_axes = None if options is None else 0
     return jax.vmap(lambda k, o: env.reset(k, options=o), in_axes=(0, in_axes))(keys, options)
 
@@ -274,7 +291,7 @@ class _BatchedAutoReset(_core.Wrapper[Any, Any, Any]):
     def _fresh(self, keys: jax.Array, options: Any, wrapper: Any) -> Any:
         """New episodes (state, FIRST timestep) for finished sub-environments with these keys."""
         if self.strategy != PRECOMPUTED:
-            return _reset_batch(self._env, keys, options)
+            return reset_batch(self._env, keys, options)
         # Pick a pooled initial state by the finished key's own bits (no extra
         # PRNG work) and continue that sub-environment's own key chain.
         size = jnp.shape(wrapper.pool_timestep.step_type)[0]
@@ -307,10 +324,7 @@ class _BatchedAutoReset(_core.Wrapper[Any, Any, Any]):
                 fresh = self._fresh(keys, options, wrapper)
                 return _common.select(done, fresh, (base_state, base_timestep))
             (rows,) = jnp.nonzero(done, size=size, fill_value=num)  # `num` rows are dropped
-            safe = jnp.minimum(rows, num - 1)
-            fresh = self._fresh(keys[safe], None if options is None else _gather(options, safe), wrapper)
-            return jax.tree_util.tree_map(
-                lambda base, new: base.at[rows].set(new, mode="drop"), (base_state, base_timestep), fresh)
+            return reset_rows(lambda k, o: self._fresh(k, o, wrapper), rows, source, (base_state, base_timestep))
 
         count = jnp.sum(done, dtype=jnp.int32)
         if len(sizes) == 1:
