@@ -136,15 +136,18 @@ class ActionCheck:
 
 
 class OutputPacker:
-    """Packs a jitted function's outputs into one uint8 buffer, fetched with one transfer.
+    """Packs a jitted function's outputs into few buffers, fetched together.
 
     Fetching many small arrays from the device costs a fixed overhead per
-    array; fetching one buffer costs it once. `pack` runs inside the jitted
-    function while it is traced and records the outputs' structure, shapes and
-    dtypes; `unpack` views the fetched buffer as that tree of NumPy arrays
-    (read-only, as `jax.device_get` returns them). Leaves are laid out by
-    decreasing itemsize, so every view is aligned. Trees with leaves that have
-    no NumPy dtype (PRNG keys) are returned unpacked and fetched with
+    array, and so does every output buffer of an XLA:CPU call. Small outputs
+    (up to `SMALL_BYTES` in all) therefore travel as one uint8 buffer of
+    their bytes. Larger ones travel as one flat buffer per dtype (usually two
+    or three): XLA:CPU bitcasts large arrays to bytes slowly enough to cost
+    more than the extra buffers. `pack` runs inside the jitted function while
+    it is traced and records the outputs' structure, shapes and dtypes;
+    `unpack` views the fetched buffers as that tree of NumPy arrays
+    (read-only, as `jax.device_get` returns them). Trees with leaves that
+    have no NumPy dtype (PRNG keys) are returned unpacked and fetched with
     `jax.device_get`.
 
     >>> import jax.numpy as jnp
@@ -154,41 +157,109 @@ class OutputPacker:
     (array([0., 1., 2.], dtype=float32), array([False, False,  True]))
     """
 
+    SMALL_BYTES = 32 * 1024
+
     def __init__(self) -> None:
         self._treedef: Any = None
-        self._layout: list[tuple[int, int, np.dtype[Any], tuple[int, ...]]] = []
+        # Per leaf: its buffer, start, stop (in elements, or bytes for one byte buffer), dtype and shape.
+        self._layout: list[tuple[int, int, int, np.dtype[Any], tuple[int, ...]]] = []
         self._packed = False
+        self._as_bytes = False
 
     def pack(self, tree: Any) -> Any:
-        """Inside `jax.jit`: one uint8 vector holding every leaf of `tree`'s bytes."""
+        """Inside `jax.jit`: a tuple of 1-D buffers holding every leaf of `tree`."""
         leaves, self._treedef = jax.tree_util.tree_flatten(tree)
         self._packed = not any(jax.dtypes.issubdtype(x.dtype, jax.dtypes.extended) for x in leaves)
         if not self._packed:
             return tree
         dtypes = [np.dtype(x.dtype) for x in leaves]
-        order = sorted(range(len(leaves)), key=lambda i: -dtypes[i].itemsize)
+        self._as_bytes = sum(x.size * d.itemsize for x, d in zip(leaves, dtypes, strict=True)) <= self.SMALL_BYTES
+        if self._as_bytes:
+            # One byte buffer; leaves by decreasing itemsize, so every view is aligned.
+            keys = [np.dtype(np.uint8)] * len(leaves)
+            order = sorted(range(len(leaves)), key=lambda i: -dtypes[i].itemsize)
+        else:
+            keys = dtypes
+            order = list(range(len(leaves)))
+        groups: dict[np.dtype[Any], list[Any]] = {}
+        sizes: dict[np.dtype[Any], int] = {}
         layout: list[Any] = [None] * len(leaves)
-        chunks = []
-        offset = 0
         for i in order:
-            leaf, dtype = leaves[i], dtypes[i]
-            if dtype == np.bool_:
-                data = leaf.astype(jax.numpy.uint8)
-            else:
-                data = jax.lax.bitcast_convert_type(leaf, jax.numpy.uint8)
-            chunks.append(data.reshape(-1))
-            size = leaf.size * dtype.itemsize
-            layout[i] = (offset, offset + size, dtype, tuple(leaf.shape))
-            offset += size
+            leaf, key = leaves[i], keys[i]
+            if self._as_bytes:
+                leaf = _to_bytes(leaf, dtypes[i])
+            start = sizes.get(key, 0)
+            sizes[key] = start + leaf.size
+            groups.setdefault(key, []).append(jax.numpy.reshape(leaf, -1))
+            layout[i] = (list(groups).index(key), start, start + leaf.size, dtypes[i], tuple(leaves[i].shape))
         self._layout = layout
-        if not chunks:
-            return jax.numpy.zeros((0,), jax.numpy.uint8)
-        return jax.numpy.concatenate(chunks)
+        if not groups:
+            return (jax.numpy.zeros((0,), jax.numpy.uint8),)
+        return tuple(jax.numpy.concatenate(group) for group in groups.values())
 
     def unpack(self, packed: Any) -> Any:
-        """On the host: the tree `pack` was given, as NumPy arrays (one device transfer)."""
+        """On the host: the tree `pack` was given, as NumPy arrays."""
         if not self._packed:
             return jax.device_get(packed)
-        host = np.asarray(packed)
+        # On the CPU, `np.asarray` of each buffer is the quickest fetch; on an
+        # accelerator it is one transfer per buffer, as `device_get` would be.
+        host = [np.asarray(buffer) for buffer in packed]
+        if self._as_bytes:
+            return self._treedef.unflatten([
+                host[buffer][start:stop].view(dtype).reshape(shape)
+                for buffer, start, stop, dtype, shape in self._layout])
         return self._treedef.unflatten([
-            host[start:stop].view(dtype).reshape(shape) for start, stop, dtype, shape in self._layout])
+            host[buffer][start:stop].reshape(shape) for buffer, start, stop, _, shape in self._layout])
+
+
+def _to_bytes(leaf: Any, dtype: np.dtype[Any]) -> Any:
+    if dtype == np.bool_:
+        return leaf.astype(jax.numpy.uint8)
+    return jax.lax.bitcast_convert_type(leaf, jax.numpy.uint8)
+
+
+class RawKeys:
+    """Carries a state's PRNG keys across the jit boundary as raw key data.
+
+    A jitted call whose arguments hold typed PRNG keys leaves JAX's C++
+    dispatch path for a slower Python one (about 50 µs more per call on a
+    2-core machine). The bridges therefore keep their state with every key
+    replaced by its `jax.random.key_data`: `encode` runs at the end of each
+    jitted function and `decode` at the start, and both are free inside XLA.
+    Which leaves are keys, and their implementations, is recorded by the
+    first `encode` (while tracing); later trees must have the same structure.
+
+    >>> codec = RawKeys()
+    >>> raw = jax.jit(codec.encode)({"key": jax.random.key(0), "x": 1.0})
+    >>> raw["key"].dtype
+    dtype('uint32')
+    >>> codec.decode(raw)["key"].dtype
+    key<fry>
+    """
+
+    def __init__(self) -> None:
+        self._impls: list[Any] | None = None
+
+    def encode(self, tree: Any) -> Any:
+        """`tree` with each typed key replaced by its key data."""
+        leaves, treedef = jax.tree_util.tree_flatten(tree)
+        impls = [jax.random.key_impl(x) if _is_key(x) else None for x in leaves]
+        if self._impls is None:
+            self._impls = impls
+        elif impls != self._impls:
+            raise ValueError("RawKeys.encode got a tree whose keys are not where the first one's were.")
+        return jax.tree_util.tree_unflatten(treedef, [
+            x if impl is None else jax.random.key_data(x) for x, impl in zip(leaves, impls, strict=True)])
+
+    def decode(self, tree: Any) -> Any:
+        """The tree `encode` was given, typed keys restored."""
+        if self._impls is None:
+            return tree
+        leaves, treedef = jax.tree_util.tree_flatten(tree)
+        return jax.tree_util.tree_unflatten(treedef, [
+            x if impl is None else jax.random.wrap_key_data(x, impl=impl)
+            for x, impl in zip(leaves, self._impls, strict=True)])
+
+
+def _is_key(x: Any) -> bool:
+    return hasattr(x, "dtype") and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
