@@ -148,14 +148,19 @@ class ToDeepmindEnv(dm_env.Environment):
         self._dm_specs = specs.EnvironmentSpec(*(spec_to_dm_spec(s) for s in env_spec))
         self._check_action = _checks.ActionCheck(env_spec.actions)
 
+        # The state crosses the jit boundary with raw key data (see `_checks.RawKeys`).
+        keys = _checks.RawKeys()
+
         def reset(key: jax.Array, options: Any) -> Any:
             key, reset_key = jax.random.split(key)
             state, timestep = env.reset(reset_key, options=options)
-            return key, state, (timestep.observation, timestep.extras)
+            return key, keys.encode(state), (timestep.observation, timestep.extras)
 
         def step(state: Any, action: Any) -> Any:
-            state, ts = env.step(state, action)
-            return state, (ts.step_type, ts.reward, ts.discount, ts.observation, ts.extras)
+            state, ts = env.step(keys.decode(state), action)
+            return keys.encode(state), (ts.step_type, ts.reward, ts.discount, ts.observation, ts.extras)
+
+        self._decode = keys.decode
 
         self._reset_fn = jax.jit(reset)
         self._step_fn = jax.jit(step)
@@ -171,7 +176,7 @@ class ToDeepmindEnv(dm_env.Environment):
     @property
     def state(self) -> Any:
         """The current environment state (on the device), None before `reset`."""
-        return self._state
+        return None if self._state is None else self._decode(self._state)
 
     @property
     def extras(self) -> Any:

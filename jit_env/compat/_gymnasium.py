@@ -237,13 +237,18 @@ class ToGymnasium(gymnasium.Env[Any, Any]):
         self._check_action = _checks.ActionCheck(
             env.action_spec(), dtypes=act_layout.dtypes, structure=act_layout.space_treedef)
 
+        # The state crosses the jit boundary with raw key data (see `_checks.RawKeys`).
+        keys = _checks.RawKeys()
+
         def reset(seed: jax.Array, options: Any) -> Any:
             state, ts = env.reset(jax.random.key(seed), options=options)
-            return state, (ts.observation, ts.extras)
+            return keys.encode(state), (ts.observation, ts.extras)
 
         def step(state: Any, action: Any) -> Any:
-            state, ts = env.step(state, action)
-            return state, (ts.step_type, ts.reward, ts.discount, ts.observation, ts.extras)
+            state, ts = env.step(keys.decode(state), action)
+            return keys.encode(state), (ts.step_type, ts.reward, ts.discount, ts.observation, ts.extras)
+
+        self._decode = keys.decode
 
         self._reset_fn = jax.jit(reset)
         self._step_fn = jax.jit(step)
@@ -262,7 +267,7 @@ class ToGymnasium(gymnasium.Env[Any, Any]):
     @property
     def state(self) -> Any:
         """The current environment state (on the device), None before `reset`."""
-        return self._state
+        return None if self._state is None else self._decode(self._state)
 
     def _check_open(self, call: str) -> None:
         if self._closed:
@@ -324,7 +329,7 @@ class ToGymnasium(gymnasium.Env[Any, Any]):
             raise RuntimeError(ERR_NO_RENDER_MODE.format("ToGymnasium"))
         if self._state is None:
             raise RuntimeError(ERR_RENDER_BEFORE_RESET)
-        return np.asarray(jax.device_get(self._env.render(self._state))).astype(np.uint8, copy=False)
+        return np.asarray(jax.device_get(self._env.render(self.state))).astype(np.uint8, copy=False)
 
     def close(self) -> None:
         """Closes the wrapped environment; later `reset`/`step` calls raise."""

@@ -12,7 +12,6 @@ from typing import Any
 
 import gymnasium
 import jax
-import jax.numpy as jnp
 import numpy as np
 from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode
@@ -20,6 +19,7 @@ from gymnasium.vector import utils as vector_utils
 
 from jit_env import _core, wrappers
 from jit_env.compat import _checks, _gymnasium
+from jit_env.wrappers import _autoreset, _common
 
 ERR_SEED = (
     "`seed` must be None, an int (one key is split over all sub-environments) or a list of "
@@ -49,8 +49,10 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
     * ``DISABLED``: nothing resets by itself; call
       `reset(options={"reset_mask": mask})` for the finished sub-environments.
 
-    The first two use jit_env's `TileAutoReset` in ``"next_step"`` and
-    ``"same_step"`` mode, the last `Tile`.
+    ``SAME_STEP`` uses jit_env's `TileAutoReset`; the other two use `Tile`, and
+    in ``NEXT_STEP`` mode the host passes the rows that ended on the last step
+    to the jitted step, which restarts them exactly as
+    `TileAutoReset(mode="next_step")` does (same keys, same results).
     """
 
     def __init__(
@@ -108,47 +110,51 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
             env.action_spec(), dtypes=act_layout.dtypes, batch=(num_envs,),
             structure=act_layout.space_treedef)
 
-        if mode == AutoresetMode.DISABLED:
-            batched: _core.Environment[Any, Any, Any] = wrappers.Tile(env, num_envs)
+        # NEXT_STEP resets are scheduled by the host, which already holds the
+        # last step's terminations and truncations: the jitted step restarts
+        # exactly those rows (in one of a few static batch sizes), so it needs
+        # no `lax.cond`, which XLA:CPU charges about 200 µs for at N=4096.
+        batched: _core.Environment[Any, Any, Any]
+        if mode == AutoresetMode.SAME_STEP:
+            batched = wrappers.TileAutoReset(env, num_envs, mode=wrappers.SAME_STEP)
         else:
-            core_mode = wrappers.NEXT_STEP if mode == AutoresetMode.NEXT_STEP else wrappers.SAME_STEP
-            batched = wrappers.TileAutoReset(env, num_envs, mode=core_mode)
+            batched = wrappers.Tile(env, num_envs)
         self._batched = batched
         same_step = mode == AutoresetMode.SAME_STEP
         final_key = wrappers.FINAL_OBSERVATION
-        batched_step = batched.step
-
         def split_extras(extras: Any) -> tuple[Any, Any]:
             extras = dict(extras or {})
             final = extras.pop(final_key, None)
             return extras, final
 
         reset_out, masked_out, step_out = (_checks.OutputPacker() for _ in range(3))
+        keys = _checks.RawKeys()
+        encode, decode = keys.encode, keys.decode
 
         def reset_any(seed: jax.Array, options: Any) -> Any:
             """A scalar seed: one key split over all; a `(num_envs,)` vector: a key each."""
             if seed.ndim == 0:
                 return batched.reset(jax.random.key(seed), options=options)
-            template, _ = batched.reset(jax.random.key(0), options=options)  # Its inner state is unused.
-            inner, ts = jax.vmap(lambda s: env.reset(jax.random.key(s), options=options))(seed)
-            return _with_inner(template, inner, jnp.ones(num_envs, bool)), ts
+            return jax.vmap(lambda s: env.reset(jax.random.key(s), options=options))(seed)
 
         def reset(seed: jax.Array, options: Any) -> Any:
             state, ts = reset_any(seed, options)
             extras, _ = split_extras(ts.extras)
-            return state, reset_out.pack((ts.observation, extras))
+            return encode(state), reset_out.pack((ts.observation, extras))
 
         def reset_masked(state: Any, seed: jax.Array, mask: jax.Array, options: Any) -> Any:
             fresh, ts = reset_any(seed, options)
-            inner = _inner(state)
-            inner = jax.tree_util.tree_map(
-                lambda a, b: jnp.where(jnp.reshape(mask, mask.shape + (1,) * (a.ndim - 1)), a, b),
-                _inner(fresh), inner)
             extras, _ = split_extras(ts.extras)
-            return _with_inner(state, inner, mask), masked_out.pack((ts.observation, extras))
+            return encode(_common.select(mask, fresh, decode(state))), masked_out.pack((ts.observation, extras))
 
-        def step(state: Any, action: Any) -> Any:
-            state, ts = batched_step(state, action)
+        def step(state: Any, action: Any, rows: jax.Array | None) -> Any:
+            state = decode(state)
+            new_state, ts = batched.step(state, action)
+            if rows is not None:
+                # NEXT_STEP: restart the sub-environments that ended on the last
+                # step, from their own keys and options, as TileAutoReset does.
+                new_state, ts = _autoreset.reset_rows(
+                    lambda keys, options: _autoreset.reset_batch(env, keys, options), rows, state, (new_state, ts))
             extras, final = split_extras(ts.extras)
             ended = ts.first() if same_step else ts.last()
             positive = ts.discount > 0
@@ -157,13 +163,16 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
             out: tuple[Any, ...] = (ts.observation, ts.reward, terminated, truncated, extras)
             if same_step:
                 out = (*out, final)
-            return state, step_out.pack(out)
+            return encode(new_state), step_out.pack(out)
 
         # The state's buffers are donated: each call reuses the last state's memory.
         self._reset_fn = jax.jit(reset)
         self._reset_masked_fn = jax.jit(reset_masked, donate_argnums=0)
         self._step_fn = jax.jit(step, donate_argnums=0)
+        self._decode = decode
         self._reset_out, self._masked_out, self._step_out = reset_out, masked_out, step_out
+        # Static sizes of the NEXT_STEP restart batch: the smallest that holds every finished row runs.
+        self._restart_sizes = sorted({min(4**i, num_envs) for i in range(7)} | {num_envs})
 
     def __repr__(self) -> str:
         return f"ToGymnasiumVector({self._env!r}, num_envs={self.num_envs}, autoreset_mode={self._mode})"
@@ -175,8 +184,12 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
 
     @property
     def state(self) -> Any:
-        """The batched environment state (on the device), None before `reset`."""
-        return self._state
+        """The batched environment state (on the device), None before `reset`.
+
+        Its buffers are donated to the next `step` or masked `reset`; copy
+        what you need to keep.
+        """
+        return None if self._state is None else self._decode(self._state)
 
     def _check_open(self, call: str) -> None:
         if self._closed:
@@ -258,7 +271,7 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
         if self._mode == AutoresetMode.DISABLED and self._finished.any():
             raise RuntimeError(ERR_NEEDS_RESET.format(np.flatnonzero(self._finished).tolist()))
         actions = self._check_action(actions)
-        self._state, out = self._step_fn(self._state, actions)
+        self._state, out = self._step_fn(self._state, actions, self._restart_rows())
         out = self._step_out.unpack(out)
         observation, reward, terminated, truncated, extras = out[:5]
         self._observation = observation
@@ -267,9 +280,23 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
             ended = terminated | truncated
             if ended.any():
                 info.update(self._final_info(ended, out[5], extras))
-        elif self._mode == AutoresetMode.DISABLED:
+        else:
             self._finished = terminated | truncated
         return self._obs_layout.to_space(observation, batched=True), reward, terminated, truncated, info
+
+    def _restart_rows(self) -> np.ndarray | None:
+        """NEXT_STEP: the sub-environments this step restarts, padded with `num_envs`.
+
+        The padding (dropped on the device) gives the rows one of a few static
+        sizes, so the step compiles once per size.
+        """
+        if self._mode != AutoresetMode.NEXT_STEP or not self._finished.any():
+            return None
+        (finished,) = np.nonzero(self._finished)
+        size = next(n for n in self._restart_sizes if n >= finished.size)
+        rows = np.full(size, self.num_envs, np.int32)
+        rows[:finished.size] = finished
+        return rows
 
     def _final_info(self, ended: np.ndarray, final: Any, extras: Any) -> dict[str, Any]:
         """Gymnasium's SAME_STEP entries: per-env terminal observations and infos."""
@@ -291,7 +318,7 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
             raise RuntimeError(_gymnasium.ERR_NO_RENDER_MODE.format("ToGymnasiumVector"))
         if self._state is None:
             raise RuntimeError(ERR_RENDER_BEFORE_RESET)
-        frames = self._batched.render(self._state)
+        frames = self._batched.render(self.state)
         return np.asarray(jax.device_get(frames)).astype(np.uint8, copy=False)
 
     def close_extras(self, **kwargs: Any) -> None:
@@ -311,18 +338,6 @@ def _draw_seed(rng: np.random.Generator) -> np.uint32:
 
 def _index(tree: Any, i: int) -> Any:
     return jax.tree_util.tree_map(lambda x: x[i], tree)
-
-
-def _inner(state: Any) -> Any:
-    return state.inner if isinstance(state, wrappers.BatchedAutoResetState) else state
-
-
-def _with_inner(state: Any, inner: Any, mask: jax.Array) -> Any:
-    if isinstance(state, wrappers.BatchedAutoResetState):
-        return wrappers.BatchedAutoResetState(
-            inner=inner, needs_reset=state.needs_reset & ~mask,
-            pool_state=state.pool_state, pool_timestep=state.pool_timestep)
-    return inner
 
 
 def _vector_info(extras: Any, num_envs: int, mask: np.ndarray | None = None) -> dict[str, Any]:

@@ -1,14 +1,16 @@
 """The vector bridge against Gymnasium's own SyncVectorEnv, mode by mode."""
 
+import chex
 import counting_env
 import gymnasium
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from gymnasium.vector import AutoresetMode
 
 import jit_env
-from jit_env import compat
+from jit_env import _core, compat
 from jit_env.compat import _checks, _gymnasium_vector
 
 NUM = 3
@@ -92,7 +94,44 @@ def test_to_gymnasium_vector__no_retrace_over_1000_steps():
     rng = np.random.default_rng(0)
     for _ in range(1000):
         env.step(rng.integers(0, 2, 8))
-    assert counter.count == 1
+    # One trace per static restart-batch size: none, 1, 4 and 8 finished rows.
+    assert counter.count == 4
+    for _ in range(1000):
+        env.step(rng.integers(0, 2, 8))
+    assert counter.count == 4
+
+
+@pytest.mark.parametrize("num_finished", [0, 1, 3, 4, 5, 8])
+def test_to_gymnasium_vector__next_step_restarts_exactly_the_finished_rows(num_finished):
+    """The host-scheduled restart equals TileAutoReset(mode="next_step"), bit for bit."""
+    env = jit_env.make("CartPole-v1")
+    bridge = compat.ToGymnasiumVector(env, 8, seed=1)
+    bridge.reset(seed=5)
+    reference = jit_env.wrappers.TileAutoReset(env, 8, mode="next_step")
+    # Pretend the last step ended these rows.
+    finished = np.zeros(8, bool)
+    finished[np.random.default_rng(num_finished).permutation(8)[:num_finished]] = True
+    bridge._finished = finished
+    # A copy: the bridge donates its state's buffers to its next step.
+    inner = jax.tree_util.tree_map(lambda x: x.copy(), bridge.state)
+    ref_state = jit_env.wrappers.BatchedAutoResetState(inner=inner, needs_reset=jnp.asarray(finished))
+    actions = np.arange(8) % 2
+    obs, reward, terminated, truncated, _ = bridge.step(actions)
+    ref_state, ts = jax.jit(reference.step)(ref_state, jnp.asarray(actions, jnp.int32))
+    np.testing.assert_array_equal(obs, ts.observation)
+    np.testing.assert_array_equal(reward, ts.reward)
+    np.testing.assert_array_equal(terminated | truncated, ts.last())
+    assert reward[finished].tolist() == [0.0] * num_finished
+    chex.assert_trees_all_equal(
+        jax.random.key_data(_core.state_key(bridge.state)), jax.random.key_data(_core.state_key(ref_state)))
+    chex.assert_trees_all_equal(
+        jax.tree_util.tree_map(np.asarray, _strip_keys(bridge.state)),
+        jax.tree_util.tree_map(np.asarray, _strip_keys(ref_state.inner)))
+
+
+def _strip_keys(state):
+    return jax.tree_util.tree_map(
+        lambda x: jax.random.key_data(x) if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key) else x, state)
 
 
 def test_to_gymnasium_vector__seed_list_seeds_each_sub_env_as_to_gymnasium():
