@@ -3,7 +3,9 @@
 * dm_env / Gymnasium bridge step vs. the jitted step plus one `jax.device_get`
   of its outputs (median over many steps; target <= 1.25).
 * Vector bridge throughput at N in {16, 256, 4096} vs. Gymnasium's NumPy
-  CartPoleVectorEnv and its FunctionalJaxVectorEnv (ratio > 1: we are faster).
+  CartPoleVectorEnv and its FunctionalJaxVectorEnv (ratio > 1: we are faster),
+  all three with random actions and Gymnasium's NEXT_STEP autoreset; the
+  three take turns in rounds of 100 steps and the median round ratio is printed.
 """
 
 from __future__ import annotations
@@ -64,29 +66,34 @@ def single_ratios(steps: int = 3000) -> dict[str, float]:
     }
 
 
-def _throughput(env: Any, num: int, steps: int) -> float:
-    env.reset(seed=0)
-    rng = np.random.default_rng(0)
-    actions = [rng.integers(0, 2, num) for _ in range(steps)]
-    for a in actions[:10]:
-        env.step(a)
+def _time_steps(env: Any, actions: list[np.ndarray]) -> float:
     start = time.perf_counter()
     for a in actions:
         env.step(a)
-    return num * steps / (time.perf_counter() - start)
+    return time.perf_counter() - start
 
 
 def vector_ratios(
-    sizes: tuple[int, ...] = (16, 256, 4096), steps: int = 300
+    sizes: tuple[int, ...] = (16, 256, 4096), steps: int = 100, rounds: int = 15
 ) -> dict[int, tuple[float, float]]:
+    """Median over `rounds` of per-round throughput ratios; the three envs take turns each round."""
     out = {}
     for num in sizes:
-        ours = _throughput(compat.ToGymnasiumVector(jit_env.make("CartPole-v1"), num), num, steps)
-        numpy_ref = _throughput(gymnasium.make_vec(
-            "CartPole-v1", num_envs=num, vectorization_mode="vector_entry_point"), num, steps)
-        jax_env = jax_cartpole.CartPoleJaxVectorEnv(num_envs=num, max_episode_steps=500)
-        jax_ref = _throughput(jax_env, num, steps)
-        out[num] = (ours / numpy_ref, ours / jax_ref)
+        envs = [
+            compat.ToGymnasiumVector(jit_env.make("CartPole-v1"), num),
+            gymnasium.make_vec("CartPole-v1", num_envs=num, vectorization_mode="vector_entry_point"),
+            jax_cartpole.CartPoleJaxVectorEnv(num_envs=num, max_episode_steps=500),
+        ]
+        rng = np.random.default_rng(0)
+        actions = [rng.integers(0, 2, num) for _ in range(steps)]
+        for env in envs:
+            env.reset(seed=0)
+            _time_steps(env, actions[:20])  # Warm up (compile).
+        ratios = []
+        for _ in range(rounds):
+            ours, numpy_ref, jax_ref = (_time_steps(env, actions) for env in envs)
+            ratios.append((numpy_ref / ours, jax_ref / ours))
+        out[num] = (float(np.median([r[0] for r in ratios])), float(np.median([r[1] for r in ratios])))
     return out
 
 
