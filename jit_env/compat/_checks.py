@@ -153,7 +153,7 @@ class OutputPacker:
     >>> import jax.numpy as jnp
     >>> packer = OutputPacker()
     >>> fn = jax.jit(lambda x: packer.pack((x, x > 1)))
-    >>> packer.unpack(fn(jnp.arange(3.0)))
+    >>> packer.unpack(fn(jnp.arange(3, dtype=jnp.float32)))
     (array([0., 1., 2.], dtype=float32), array([False, False,  True]))
     """
 
