@@ -1,9 +1,11 @@
 """The Gymnasium vector bridge: a `gymnasium.vector.VectorEnv` over `num_envs` copies.
 
 Each `step` is one jitted, vmapped call. It returns only what the user gets
-(observations, rewards, terminations, truncations, extras), packed into one
-uint8 device buffer that is fetched once and viewed as the outputs on the host;
+(observations, rewards, terminations, truncations, extras), packed into a few
+buffers (`_checks.OutputPacker`) that are viewed as the outputs on the host;
 the state never leaves the device and its buffers are donated to the next step.
+In NEXT_STEP mode the host passes the rows to restart, which it knows from the
+last step's outputs, so the step needs no conditional.
 """
 
 from __future__ import annotations
