@@ -124,14 +124,15 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
         self._batched = batched
         same_step = mode == AutoresetMode.SAME_STEP
         final_key = wrappers.FINAL_OBSERVATION
+
         def split_extras(extras: Any) -> tuple[Any, Any]:
             extras = dict(extras or {})
             final = extras.pop(final_key, None)
             return extras, final
 
         reset_out, masked_out, step_out = (_checks.OutputPacker() for _ in range(3))
-        keys = _checks.RawKeys()
-        encode, decode = keys.encode, keys.decode
+        raw_keys = _checks.RawKeys()
+        encode, decode = raw_keys.encode, raw_keys.decode
 
         def reset_any(seed: jax.Array, options: Any) -> Any:
             """A scalar seed: one key split over all; a `(num_envs,)` vector: a key each."""
