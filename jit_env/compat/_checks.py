@@ -263,3 +263,17 @@ class RawKeys:
 
 def _is_key(x: Any) -> bool:
     return hasattr(x, "dtype") and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
+
+
+def jit_single_step(env: Any, raw_keys: RawKeys) -> Any:
+    """The single-env bridges' jitted step.
+
+    It takes and returns the state with raw key data (`raw_keys`), and returns
+    the time step's fields as `(step_type, reward, discount, observation, extras)`.
+    """
+
+    def step(state: Any, action: Any) -> Any:
+        state, ts = env.step(raw_keys.decode(state), action)
+        return raw_keys.encode(state), (ts.step_type, ts.reward, ts.discount, ts.observation, ts.extras)
+
+    return jax.jit(step)

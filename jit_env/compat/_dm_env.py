@@ -156,14 +156,9 @@ class ToDeepmindEnv(dm_env.Environment):
             state, timestep = env.reset(reset_key, options=options)
             return key, keys.encode(state), (timestep.observation, timestep.extras)
 
-        def step(state: Any, action: Any) -> Any:
-            state, ts = env.step(keys.decode(state), action)
-            return keys.encode(state), (ts.step_type, ts.reward, ts.discount, ts.observation, ts.extras)
-
         self._decode = keys.decode
-
         self._reset_fn = jax.jit(reset)
-        self._step_fn = jax.jit(step)
+        self._step_fn = _checks.jit_single_step(env, keys)
 
     def __repr__(self) -> str:
         return f"ToDeepmindEnv({self._env!r})"

@@ -244,14 +244,9 @@ class ToGymnasium(gymnasium.Env[Any, Any]):
             state, ts = env.reset(jax.random.key(seed), options=options)
             return keys.encode(state), (ts.observation, ts.extras)
 
-        def step(state: Any, action: Any) -> Any:
-            state, ts = env.step(keys.decode(state), action)
-            return keys.encode(state), (ts.step_type, ts.reward, ts.discount, ts.observation, ts.extras)
-
         self._decode = keys.decode
-
         self._reset_fn = jax.jit(reset)
-        self._step_fn = jax.jit(step)
+        self._step_fn = _checks.jit_single_step(env, keys)
 
     def __repr__(self) -> str:
         return f"ToGymnasium({self._env!r})"
