@@ -14,6 +14,7 @@ from jit_env.wrappers._autoreset import AutoResetState as AutoResetState
 from jit_env.wrappers._autoreset import BatchedAutoResetState as BatchedAutoResetState
 from jit_env.wrappers._autoreset import TileAutoReset as TileAutoReset
 from jit_env.wrappers._autoreset import VmapAutoReset as VmapAutoReset
+from jit_env.wrappers._autoreset import auto_resets as auto_resets
 from jit_env.wrappers._common import FINAL_OBSERVATION as FINAL_OBSERVATION
 from jit_env.wrappers._legacy import BatchSpecMixin as BatchSpecMixin
 from jit_env.wrappers._legacy import ResetMixin as ResetMixin
@@ -69,5 +70,6 @@ __all__ = [
     "TransformReward",
     "Vmap",
     "VmapAutoReset",
+    "auto_resets",
     "wrap",
 ]

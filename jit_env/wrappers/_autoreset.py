@@ -182,6 +182,24 @@ class AutoReset(_core.Wrapper[Any, Any, Any]):
         )
 
 
+def auto_resets(env: _core.Environment[Any, Any, Any]) -> bool:
+    """True if `env`, or any wrapper beneath it, starts new episodes by itself.
+
+    The stateful bridges refuse such environments: dm_env and Gymnasium start
+    episodes with `reset`, so an auto-resetting step would hide an episode's end.
+
+    >>> from jit_env import envs
+    >>> auto_resets(AutoReset(envs.CartPole())), auto_resets(envs.CartPole())
+    (True, False)
+    """
+    layer: _core.Environment[Any, Any, Any] = env
+    while isinstance(layer, _core.Wrapper):
+        if isinstance(layer, (AutoReset, _BatchedAutoReset)):
+            return True
+        layer = layer.env
+    return False
+
+
 def _gather(tree: Any, index: jax.Array) -> Any:
     return jax.tree_util.tree_map(lambda x: x[index], tree)
 
