@@ -13,10 +13,10 @@ import jax
 import jax.numpy as jnp
 
 import jit_env
-from jit_env import _struct, specs
+from jit_env import specs
 
 
-@_struct.dataclass
+@jit_env.dataclass
 class CounterState:
     """The counter and the PRNG key chain."""
 

@@ -24,6 +24,8 @@ from jit_env._core import restart as restart
 from jit_env._core import termination as termination
 from jit_env._core import transition as transition
 from jit_env._core import truncation as truncation
+from jit_env._struct import dataclass as dataclass
+from jit_env._struct import field as field
 from jit_env.version import __version__ as __version__
 from jit_env.version import __version_info__ as __version_info__
 
@@ -68,7 +70,9 @@ __all__ = [
     "__version__",
     "__version_info__",
     "compat",
+    "dataclass",
     "envs",
+    "field",
     "make",
     "register",
     "registered_envs",

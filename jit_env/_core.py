@@ -10,7 +10,9 @@ from __future__ import annotations
 import abc
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeAlias
+
+from typing_extensions import TypeVar
 
 import jax
 import jax.numpy as jnp
@@ -24,11 +26,14 @@ if TYPE_CHECKING:  # pragma: no cover
 State = TypeVar("State")
 Action = TypeVar("Action")
 Observation = TypeVar("Observation")
-Reward = TypeVar("Reward")
-Discount = TypeVar("Discount")
+# Reward and discount types default to Any, so that both `Environment[S, A, O]` and
+# jit_env 0.1.5's five-parameter `Environment[S, A, O, R, D]` are valid annotations.
+Reward = TypeVar("Reward", default=Any)
+Discount = TypeVar("Discount", default=Any)
+StepT = TypeVar("StepT", default=Any)
 # Kept for jit_env 0.1.5, which exported these names from `_core`.
-RewardT = TypeVar("RewardT")
-DiscountT = TypeVar("DiscountT")
+RewardT = TypeVar("RewardT", default=Any)
+DiscountT = TypeVar("DiscountT", default=Any)
 
 EnvOptions: TypeAlias = Any
 """Options passed to `reset`: any pytree (commonly a dict or a dataclass) or None."""
@@ -55,11 +60,13 @@ class StepType:
 
 
 @_struct.dataclass(eq=False)
-class TimeStep(Generic[Observation]):
+class TimeStep(Generic[Observation, Reward, Discount, StepT]):
     """What an environment returns from `reset` and `step`.
 
     A frozen pytree dataclass, so it passes through `jit`, `vmap` and `scan`
-    and can be edited with `dataclasses.replace`.
+    and can be edited with `dataclasses.replace`. Generic in the observation
+    type and, as in jit_env 0.1.5, optionally the reward, discount and step
+    type types (`TimeStep[O]` and `TimeStep[O, R, D, S]` are both valid).
 
     Attributes:
         step_type: int8 array, `StepType.FIRST`, `MID` or `LAST`; shape `()`
@@ -208,13 +215,17 @@ def truncation(
     return _step(StepType.LAST, reward, discount, observation, extras)
 
 
-class Environment(Generic[State, Action, Observation], metaclass=abc.ABCMeta):
+class Environment(Generic[State, Action, Observation, Reward, Discount], metaclass=abc.ABCMeta):
     """A pure environment: `reset(key) -> (state, timestep)`, `step(state, action)`.
 
     Subclasses implement `reset`, `step` and the four spec methods. The state is
     a pytree that carries its own PRNG key in a `key` attribute; the same
     `(state, action)` always gives the same result. `reset` and `step` must
     return the same pytree structure, shapes and dtypes.
+
+    Generic in the state, action and observation types and, as in jit_env
+    0.1.5, optionally the reward and discount types: `Environment[S, A, O]`
+    and `Environment[S, A, O, R, D]` are both valid annotations.
     """
 
     _renderer: Callable[[Any], Any] | None = None
@@ -325,7 +336,7 @@ class WrapperState(Generic[State]):
         return getattr(self.inner, "options", None)
 
 
-class Wrapper(Environment[State, Action, Observation]):
+class Wrapper(Environment[State, Action, Observation, Reward, Discount]):
     """An environment built on another; it delegates everything it does not change.
 
     Wrappers hold only static configuration. A wrapper that needs data of its

@@ -17,7 +17,7 @@ T = TypeVar("T", bound=type)
 
 
 def field(*, static: bool = False, **kwargs: Any) -> Any:
-    """A `dataclasses.field` that can mark the field as static pytree metadata.
+    """A `dataclasses.field` that can mark the field as static pytree metadata (`jit_env.field`).
 
     Args:
         static: If True the field is part of the tree structure, not a leaf.
@@ -41,16 +41,22 @@ def dataclass(*, eq: bool = True) -> Callable[[T], T]: ...
 
 @dataclass_transform(frozen_default=True, field_specifiers=(field, dataclasses.field))
 def dataclass(cls: T | None = None, /, *, eq: bool = True) -> T | Callable[[T], T]:
-    """Makes `cls` a frozen dataclass registered as a JAX pytree.
+    """Makes `cls` a frozen dataclass registered as a JAX pytree (public as `jit_env.dataclass`).
+
+    Use it for environment states: every field is a pytree leaf (an array, a
+    key, a nested state) unless declared with `jit_env.field(static=True)`.
 
     >>> import jax.numpy as jnp
-    >>> @dataclass
-    ... class Point:
-    ...     x: jnp.ndarray
-    ...     y: jnp.ndarray
-    >>> p = jax.tree_util.tree_map(lambda v: v + 1, Point(jnp.zeros(()), jnp.ones(())))
-    >>> float(p.y)
-    2.0
+    >>> import jit_env
+    >>> @jit_env.dataclass
+    ... class State:
+    ...     key: jax.Array
+    ...     position: jax.Array
+    ...     size: int = jit_env.field(static=True, default=3)
+    >>> s = jax.jit(lambda s: jax.tree_util.tree_map(lambda v: v + 1, s))(
+    ...     State(jnp.zeros(2, jnp.uint32), jnp.ones(())))
+    >>> float(s.position), s.size
+    (2.0, 3)
     """
 
     def wrap(cls: T) -> T:

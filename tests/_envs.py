@@ -8,10 +8,10 @@ import jax
 import jax.numpy as jnp
 
 import jit_env
-from jit_env import _struct, specs
+from jit_env import specs
 
 
-@_struct.dataclass
+@jit_env.dataclass
 class PointState:
     key: jax.Array
     position: jax.Array
@@ -59,7 +59,7 @@ class PointMass(jit_env.Environment[PointState, jax.Array, jax.Array]):
         return specs.BoundedArray((), jnp.float32, 0.0, 1.0, "discount")
 
 
-@_struct.dataclass
+@jit_env.dataclass
 class DictState:
     key: jax.Array
     t: jax.Array

@@ -203,3 +203,34 @@ def test_public_api__all_is_sorted_and_resolves():
         assert module.__all__ == sorted(module.__all__, key=kind)
         for name in module.__all__:
             assert getattr(module, name) is not None
+
+
+def test_public_api__state_dataclass_and_field_are_public():
+    @jit_env.dataclass
+    class State:
+        key: jax.Array
+        count: jax.Array
+        limit: int = jit_env.field(static=True, default=3)
+
+    state = State(jax.random.key(0), jnp.zeros((), jnp.int32))
+    batched = jax.vmap(lambda k: State(k, jnp.zeros((), jnp.int32)))(jax.random.split(jax.random.key(0), 4))
+    stepped = jax.jit(lambda s: dataclasses.replace(s, count=s.count + s.limit))(state)
+    assert int(stepped.count) == 3 and stepped.limit == 3
+    assert batched.count.shape == (4,)
+    assert [leaf.shape for leaf in jax.tree_util.tree_leaves(state)] == [(), ()]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        state.count = 1  # type: ignore[misc]
+
+
+class _Typed015(jit_env.Environment[dict, jax.Array, jax.Array, jax.Array, jax.Array]):
+    """An annotation jit_env 0.1.5 code writes: five type parameters."""
+
+
+def test_public_api__generic_arity_of_0_1_5():
+    # 0.1.5: Environment/Wrapper[State, Action, Observation, Reward, Discount] and
+    # TimeStep[Observation, Reward, Discount, StepType]; the short forms stay valid.
+    assert _Typed015.__orig_bases__[0].__args__[3] is jax.Array
+    jit_env.Wrapper[dict, jax.Array, jax.Array, jax.Array, jax.Array]
+    jit_env.TimeStep[jax.Array, jax.Array, jax.Array, jax.Array]
+    assert jit_env.Environment[dict, int, int].__args__[:3] == (dict, int, int)
+    assert jit_env.TimeStep[jax.Array].__args__[0] is jax.Array
