@@ -11,17 +11,28 @@ from typing import Any
 import jax
 import numpy as np
 
-from jit_env import specs
+from jit_env import specs, wrappers
+from jit_env.wrappers import _transforms
 
 ERR_ACTION_STRUCTURE = "Action for the action spec {spec} must have structure {expected}, got {got}."
 ERR_ACTION_SHAPE = "Action for the action spec {spec} must have shape {expected}, got shape {got}."
 ERR_ACTION_DTYPE = (
-    "Action for the action spec {spec} must have dtype {expected}, got dtype {got}; "
-    "the bridge never casts, so cast the action explicitly."
+    "Action for the action spec {spec} must have a dtype that converts to {expected} without "
+    "loss, got dtype {got}; the bridge never casts lossily, so cast the action explicitly."
 )
 ERR_ACTION_RANGE = (
     "Action for the action spec {spec} must lie in [{minimum}, {maximum}], got {value}; "
     "the bridge never clips."
+)
+ERR_AUTO_RESETS = (
+    "{bridge} cannot run {env!r}: it resets by itself, so the caller would never see an "
+    "episode end (terminated/truncated, LAST). Pass the environment without its auto-reset "
+    "wrapper: {bridge} {how}."
+)
+ERR_BATCHED = (
+    "{bridge} runs one environment per sub-environment, but {env!r} is batched ({what}); "
+    "dm_env and gymnasium.Env have no batch axis. Pass the unbatched environment "
+    "(ToGymnasiumVector(env, num_envs) batches it for Gymnasium)."
 )
 ERR_CLOSED = "{bridge}.{call}() was called after close(); create a new {bridge} instead."
 ERR_NOT_RESET = "{bridge}.step() was called before reset(); call reset() first."
@@ -31,61 +42,103 @@ def is_spec(x: Any) -> bool:
     return isinstance(x, specs.Spec)
 
 
+def check_bridgeable(env: Any, bridge: str, how: str) -> None:
+    """Refuses, when a bridge is built, an environment it would run wrongly.
+
+    Args:
+        env: The jit_env environment given to the bridge.
+        bridge: The bridge's class name, for the message.
+        how: How the bridge starts episodes, for the message.
+
+    Raises:
+        ValueError: If `env` auto-resets (`jit_env.wrappers.auto_resets`) or is
+            batched (`Vmap`, `Tile`, or a reward spec with a batch shape).
+    """
+    if wrappers.auto_resets(env):
+        raise ValueError(ERR_AUTO_RESETS.format(bridge=bridge, env=env, how=how))
+    reward = env.reward_spec()
+    if _transforms.is_unsized_batch(env):
+        what = "a Vmap beneath it"
+    elif isinstance(env.observation_spec(), specs.Batched) or isinstance(env.action_spec(), specs.Batched):
+        what = "its observation or action spec is Batched"
+    elif isinstance(reward, specs.Array) and reward.shape != ():
+        what = f"its reward spec has shape {reward.shape}"
+    else:
+        return
+    raise ValueError(ERR_BATCHED.format(bridge=bridge, env=env, what=what))
+
+
 class LeafCheck:
     """Eager NumPy check of one action leaf: shape, dtype and bounds.
 
+    It accepts what the caller's contract accepts and converts it to the spec's
+    dtype without loss. With a Gymnasium space's dtype that is exactly what
+    the space's `contains` accepts: NumPy values whose dtype casts safely to the
+    space's (`np.can_cast`), Python ints for integer spaces, Python floats and
+    sequences for float spaces, all within bounds. Without one (dm_env), any
+    integer dtype is accepted for an integer spec when the values fit it.
+
     Args of the constructor:
         spec: The jit_env leaf spec the action must match (named in errors).
-        dtype: The dtype the caller must send (the spec's, or a Gymnasium
-            space's); the leaf is then converted losslessly to the spec's dtype.
+        dtype: The dtype of the caller's space, or None to use the spec's (dm_env).
         batch: Leading batch axes the action carries.
     """
 
-    __slots__ = ("_python_kind", "dtype", "label", "maximum", "minimum", "shape", "target")
+    __slots__ = ("any_int", "dtype", "info", "label", "maximum", "minimum", "shape", "target")
 
     def __init__(self, spec: specs.Array, dtype: Any = None, batch: tuple[int, ...] = ()):
         self.label = repr(spec)
         self.shape = (*batch, *spec.shape)
+        self.target = np.dtype(spec.dtype)
         self.dtype = np.dtype(spec.dtype if dtype is None else dtype)
-        self.target = None if self.dtype == spec.dtype else spec.dtype
+        self.any_int = dtype is None and self.target.kind in "iu"
+        self.info = np.iinfo(self.target) if self.target.kind in "iu" else None
         self.minimum: np.ndarray | None = None
         self.maximum: np.ndarray | None = None
         if isinstance(spec, specs.BoundedArray):
             self.minimum, self.maximum = spec.minimum, spec.maximum
-        kind = self.dtype.kind
-        self._python_kind: tuple[type, ...] = (
-            (bool,) if kind == "b" else (int,) if kind in "iu" else (int, float) if kind == "f" else ()
-        )
+
+    def _as_array(self, value: Any) -> Any:
+        if isinstance(value, (np.ndarray, jax.Array)):
+            return value
+        if isinstance(value, int) and self.dtype.kind in "iu":
+            # A Python int: exact, or out of range for every integer dtype.
+            if self.info is not None and not self.info.min <= value <= self.info.max:
+                self._range_error(value)
+            return np.asarray(value, self.target)
+        if self.dtype.kind == "f" and not isinstance(value, np.generic):
+            # As Gymnasium's Box does for anything that is not an ndarray.
+            try:
+                return np.asarray(value, self.dtype)
+            except (TypeError, ValueError):
+                pass
+        return np.asarray(value)
 
     def __call__(self, value: Any) -> Any:
         """Returns `value` ready for the device, or raises ValueError."""
-        if type(value) in self._python_kind and not self.shape:
-            # A Python scalar of a matching kind (ints for integer specs).
-            if self.dtype.kind in "iu":
-                info = np.iinfo(self.dtype)
-                if not info.min <= value <= info.max:
-                    self._range_error(value)
-            value = np.asarray(value, self.dtype)
-        elif not hasattr(value, "dtype") or not hasattr(value, "shape"):
-            value = np.asarray(value)
+        value = self._as_array(value)
         if value.shape != self.shape:
             raise ValueError(ERR_ACTION_SHAPE.format(spec=self.label, expected=self.shape, got=value.shape))
-        if value.dtype != self.dtype:
-            raise ValueError(ERR_ACTION_DTYPE.format(spec=self.label, expected=self.dtype, got=value.dtype))
-        if self.minimum is not None:
+        dtype = np.dtype(value.dtype)
+        integers = self.any_int and dtype.kind in "iu"
+        if not (np.can_cast(dtype, self.dtype) or integers):
+            raise ValueError(ERR_ACTION_DTYPE.format(spec=self.label, expected=self.dtype, got=dtype))
+        if self.minimum is not None or (
+                self.info is not None and not np.can_cast(dtype, self.target)):
             host = np.asarray(value)
-            if (host < self.minimum).any() or (host > self.maximum).any() or (
-                self.dtype.kind == "f" and np.isnan(host).any()
-            ):
+            low = self.info.min if self.minimum is None else self.minimum  # type: ignore[union-attr]
+            high = self.info.max if self.maximum is None else self.maximum  # type: ignore[union-attr]
+            if (host < low).any() or (host > high).any() or (dtype.kind == "f" and np.isnan(host).any()):
                 self._range_error(host)
-        if self.target is not None:
+        if dtype != self.target:
             return np.asarray(value).astype(self.target)
         return value
 
     def _range_error(self, value: Any) -> None:
+        minimum = self.minimum if self.minimum is not None or self.info is None else np.asarray(self.info.min)
+        maximum = self.maximum if self.maximum is not None or self.info is None else np.asarray(self.info.max)
         raise ValueError(ERR_ACTION_RANGE.format(
-            spec=self.label, minimum=_bound_text(self.minimum), maximum=_bound_text(self.maximum),
-            value=value))
+            spec=self.label, minimum=_bound_text(minimum), maximum=_bound_text(maximum), value=value))
 
 
 def _bound_text(bound: np.ndarray | None) -> str:
@@ -135,6 +188,18 @@ class ActionCheck:
         return self.treedef.unflatten([check(leaf) for check, leaf in zip(self.checks, leaves, strict=True)])
 
 
+def fetch(tree: Any) -> Any:
+    """Device arrays in `tree` as writable NumPy arrays the caller owns (PRNG keys stay keys).
+
+    `jax.device_get` returns read-only views on the CPU, which in-place
+    transforms (Gymnasium's own wrappers among them) cannot write to.
+
+    >>> fetch({"x": jax.numpy.zeros(2)})["x"].flags.writeable
+    True
+    """
+    return jax.tree_util.tree_map(lambda x: jax.device_get(x) if _is_key(x) else np.array(x), tree)
+
+
 class OutputPacker:
     """Packs a jitted function's outputs into few buffers, fetched together.
 
@@ -146,9 +211,9 @@ class OutputPacker:
     more than the extra buffers. `pack` runs inside the jitted function while
     it is traced and records the outputs' structure, shapes and dtypes;
     `unpack` views the fetched buffers as that tree of NumPy arrays
-    (read-only, as `jax.device_get` returns them). Trees with leaves that
-    have no NumPy dtype (PRNG keys) are returned unpacked and fetched with
-    `jax.device_get`.
+    (writable and owned by the caller: each call fetches into fresh memory, as
+    Gymnasium's own environments return fresh arrays). Trees with leaves that
+    have no NumPy dtype (PRNG keys) are returned unpacked and fetched with `fetch`.
 
     >>> import jax.numpy as jnp
     >>> packer = OutputPacker()
@@ -200,10 +265,10 @@ class OutputPacker:
     def unpack(self, packed: Any) -> Any:
         """On the host: the tree `pack` was given, as NumPy arrays."""
         if not self._packed:
-            return jax.device_get(packed)
-        # On the CPU, `np.asarray` of each buffer is the quickest fetch; on an
-        # accelerator it is one transfer per buffer, as `device_get` would be.
-        host = [np.asarray(buffer) for buffer in packed]
+            return fetch(packed)
+        # One copy per buffer (a few per call), so the views below are writable
+        # and the caller owns them; on an accelerator it is one transfer per buffer.
+        host = [np.array(buffer) for buffer in packed]
         if self._as_bytes:
             return self._treedef.unflatten([
                 host[buffer][start:stop].view(dtype).reshape(shape)

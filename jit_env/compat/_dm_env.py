@@ -103,7 +103,7 @@ class ToDeepmindEnv(dm_env.Environment):
     """A `dm_env.Environment` that runs a jit_env environment.
 
     `reset` and `step` are jitted once; the environment state stays on the
-    device and only the time step is fetched, with one `jax.device_get`, as
+    device and only the time step is fetched, as writable
     NumPy arrays matching the converted specs. dm_env semantics: `reset`
     returns FIRST with reward and discount None; `step` on a fresh bridge or
     after LAST starts a new episode (ignoring the action); LAST with discount 0
@@ -111,7 +111,8 @@ class ToDeepmindEnv(dm_env.Environment):
     time step are in `extras`. Actions are checked in NumPy before the device
     call and never cast or clipped.
 
-    The wrapped environment must not auto-reset in ``"same_step"`` mode.
+    The wrapped environment must be unbatched and must not auto-reset: both are
+    refused with a `ValueError` when the bridge is built.
 
     >>> import counting_env  # doctest: +SKIP
     >>> env = ToDeepmindEnv(counting_env.CountingEnv(target=2))  # doctest: +SKIP
@@ -127,16 +128,19 @@ class ToDeepmindEnv(dm_env.Environment):
         options: _core.EnvOptions = None,
     ):
         """Args:
-        env: The jit_env environment (unbatched, or with fixed `Tile` batching).
+        env: The jit_env environment: one environment, not batched and not
+            auto-resetting (dm_env has no batch axis and starts episodes with `reset`).
         seed: Seeds the key chain of the episodes (jit_env 0.1.5's PRNG key
             is accepted too).
         options: Reset options passed to every `reset`.
 
         Raises:
             TypeError: If `env` is not a jit_env Environment.
+            ValueError: If `env` is batched or auto-resets.
         """
         if not isinstance(env, _core.Environment):
             raise TypeError(_core.ERR_NOT_AN_ENV.format(env))
+        _checks.check_bridgeable(env, "ToDeepmindEnv", "starts each episode with reset(), as dm_env does")
         self._env = env
         self._options = options
         self._key = _seed_key(seed)
@@ -190,7 +194,7 @@ class ToDeepmindEnv(dm_env.Environment):
         """
         self._check_open("reset")
         self._key, self._state, out = self._reset_fn(self._key, self._options)
-        observation, extras = jax.device_get(out)
+        observation, extras = _checks.fetch(out)
         self._extras = dict(extras or {})
         self._needs_reset = False
         return dm_env.TimeStep(dm_env.StepType.FIRST, None, None, observation)
@@ -212,7 +216,7 @@ class ToDeepmindEnv(dm_env.Environment):
             return self.reset()
         action = self._check_action(action)
         self._state, out = self._step_fn(self._state, action)
-        step_type, reward, discount, observation, extras = jax.device_get(out)
+        step_type, reward, discount, observation, extras = _checks.fetch(out)
         self._extras = dict(extras or {})
         if step_type == _core.StepType.LAST:
             self._needs_reset = True

@@ -179,6 +179,16 @@ def _space_tree(space: spaces.Space[Any]) -> Any:
     return space
 
 
+def is_default_options(options: Any) -> bool:
+    """True for reset options that mean "the bridge's own": None or an empty dict.
+
+    Both Gymnasium bridges use this rule, so `reset(options={})` (what
+    Gymnasium's wrappers and vector envs often pass) keeps the options given
+    at construction, and any other value replaces them for that reset.
+    """
+    return options is None or (isinstance(options, dict) and not options)
+
+
 class ToGymnasium(gymnasium.Env[Any, Any]):
     """A `gymnasium.Env` that runs a jit_env environment.
 
@@ -201,8 +211,8 @@ class ToGymnasium(gymnasium.Env[Any, Any]):
     def __init__(
         self,
         env: _core.Environment[Any, Any, Any],
-        *,
         seed: int | None = None,
+        *,
         render_mode: str | None = None,
         options: _core.EnvOptions = None,
     ):
@@ -210,16 +220,19 @@ class ToGymnasium(gymnasium.Env[Any, Any]):
         env: The jit_env environment (unbatched).
         seed: Seeds the first `reset` that has no seed of its own, and the spaces.
         render_mode: None or ``"rgb_array"``.
-        options: Default reset options (a `reset(options=...)` replaces them).
+        options: Default reset options (a `reset(options=...)` other than None
+            or `{}` replaces them).
 
         Raises:
             TypeError: If `env` is not a jit_env Environment.
-            ValueError: On an unknown render mode.
+            ValueError: On an unknown render mode, or if `env` is batched or
+                auto-resets.
         """
         if not isinstance(env, _core.Environment):
             raise TypeError(_core.ERR_NOT_AN_ENV.format(env))
         if render_mode not in (None, "rgb_array"):
             raise ValueError(ERR_RENDER_MODE.format(render_mode))
+        _checks.check_bridgeable(env, "ToGymnasium", "starts each episode with reset(), as Gymnasium does")
         self._env = env
         self.render_mode = render_mode
         self._options = options
@@ -282,9 +295,9 @@ class ToGymnasium(gymnasium.Env[Any, Any]):
         super().reset(seed=seed)
         self._seed = None
         episode_seed = np.uint32(self.np_random.integers(_SEED_BOUND, dtype=np.uint64))
-        options = self._options if options is None else options
+        options = self._options if is_default_options(options) else options
         self._state, out = self._reset_fn(episode_seed, options)
-        observation, extras = jax.device_get(out)
+        observation, extras = _checks.fetch(out)
         self._done = False
         return self._obs_layout.to_space(observation), dict(extras or {})
 
@@ -302,7 +315,7 @@ class ToGymnasium(gymnasium.Env[Any, Any]):
             raise RuntimeError(ERR_STEP_AFTER_END)
         action = self._check_action(action)
         self._state, out = self._step_fn(self._state, action)
-        step_type, reward, discount, observation, extras = jax.device_get(out)
+        step_type, reward, discount, observation, extras = _checks.fetch(out)
         last = bool(step_type == _core.StepType.LAST)
         terminated = last and not discount > 0
         self._done = last

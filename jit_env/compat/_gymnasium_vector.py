@@ -86,10 +86,14 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
         if render_mode not in (None, "rgb_array"):
             raise ValueError(_gymnasium.ERR_RENDER_MODE.format(render_mode))
         mode = AutoresetMode(autoreset_mode)
+        _checks.check_bridgeable(
+            env, "ToGymnasiumVector", "batches it and resets its sub-environments itself (autoreset_mode)")
         self._env = env
         self.num_envs = num_envs
         self.render_mode = render_mode
         self.metadata = {"autoreset_mode": mode, "render_modes": _gymnasium.RENDER_MODES}
+        # Gymnasium's own vector envs, and clients such as TorchRL, read the attribute.
+        self.autoreset_mode = mode
         self._mode = mode
         self._seed = seed
         self._options = options
@@ -238,9 +242,11 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
             RuntimeError: After `close()`.
         """
         self._check_open("reset")
-        options = dict(options) if options is not None else None
-        mask = options.pop("reset_mask", None) if options is not None else None
-        env_options = options if options else self._options
+        mask = None
+        if isinstance(options, dict):
+            options = dict(options)
+            mask = options.pop("reset_mask", None)
+        env_options = self._options if _gymnasium.is_default_options(options) else options
         episode_seed = self._episode_seed(seed)
         if mask is not None and self._state is not None:
             if not (isinstance(mask, np.ndarray) and mask.dtype == np.bool_

@@ -65,9 +65,12 @@ def test_to_deepmind_env__specs_converted():
 @pytest.mark.parametrize(
     ("action", "message"),
     [
-        (np.int64(1), _checks.ERR_ACTION_DTYPE.format(
+        (np.float32(1), _checks.ERR_ACTION_DTYPE.format(
             spec=repr(specs.DiscreteArray(2, name="increment")), expected=np.dtype(np.int32),
-            got=np.dtype(np.int64))),
+            got=np.dtype(np.float32))),
+        (np.int64(2**40), _checks.ERR_ACTION_RANGE.format(
+            spec=repr(specs.DiscreteArray(2, name="increment")), minimum="0", maximum="1",
+            value=np.int64(2**40))),
         (np.zeros(2, np.int32), _checks.ERR_ACTION_SHAPE.format(
             spec=repr(specs.DiscreteArray(2, name="increment")), expected=(), got=(2,))),
         (np.int32(2), _checks.ERR_ACTION_RANGE.format(
