@@ -38,6 +38,29 @@ EnvOptions: TypeAlias = Any
 """Options passed to `reset`: any pytree (commonly a dict or a dataclass) or None."""
 
 ERR_NOT_AN_ENV = "`env` must be a jit_env.Environment, got {!r}."
+ERR_PER_EPISODE_OUTSIDE_AUTO_RESET = (
+    "{wrapper} must wrap the environment inside {auto_reset}, not outside it: {wrapper} keeps "
+    "per-episode state, which an auto-reset step would carry into the next episode (wrong "
+    "data, silently). Write {wrapper}(env) first, then auto-reset (`jit_env.wrappers.wrap` "
+    "builds the usual order)."
+)
+ERR_ACROSS_EPISODES_INSIDE_AUTO_RESET = (
+    "{auto_reset} must not wrap {wrapper}: {wrapper} keeps state across episodes, which "
+    "every auto-reset would throw away (it starts again from reset). Put {wrapper} outside "
+    "the auto-reset wrapper: {wrapper}({auto_reset}(env)) (`jit_env.wrappers.wrap` builds "
+    "the usual order)."
+)
+
+PER_EPISODE = "per_episode"
+"""`Wrapper.episodes`: state that belongs to one episode (TimeLimit, FrameStack,
+EpisodeStatistics); such a wrapper must sit inside any auto-reset wrapper."""
+ACROSS_EPISODES = "across_episodes"
+"""`Wrapper.episodes`: state kept across episodes (NormalizeObservation's
+statistics); such a wrapper must sit outside any auto-reset wrapper."""
+STATELESS = "stateless"
+"""`Wrapper.episodes`: no state of its own (transforms, Jit, Vmap, Tile); the default."""
+AUTO_RESET = "auto_reset"
+"""`Wrapper.episodes`: the wrapper starts new episodes itself (the auto-reset wrappers)."""
 ERR_NO_RENDERER = (
     "{} has no renderer: pass `renderer=` to Environment.__init__ or override `render`."
 )
@@ -344,15 +367,22 @@ class Wrapper(Environment[State, Action, Observation, Reward, Discount]):
     """
 
     state_type: type[WrapperState[Any]] | None = None
+    episodes: str = STATELESS
+    """How the wrapper's own data relates to episodes: `PER_EPISODE`,
+    `ACROSS_EPISODES`, `STATELESS` (the default) or `AUTO_RESET`. Every wrapper
+    checks the stack beneath it against this when it is built (see `check_stack`),
+    so an order that would give wrong data is an error, never wrong data."""
 
     def __init__(self, env: Environment[Any, Any, Any]):
         """Wraps `env`.
 
         Raises:
             TypeError: If `env` is not a `jit_env.Environment`.
+            ValueError: If the stack would break episodes (see `check_stack`).
         """
         if not isinstance(env, Environment):
             raise TypeError(ERR_NOT_AN_ENV.format(env))
+        check_stack(type(self).__name__, self.episodes, env)
         super().__init__()
         self._env = env
 
@@ -407,6 +437,42 @@ class Wrapper(Environment[State, Action, Observation, Reward, Discount]):
         self._env.close()
 
 
+def layers(env: Environment[Any, Any, Any]) -> list[Environment[Any, Any, Any]]:
+    """`env` and every environment beneath it, outermost first."""
+    out = [env]
+    while isinstance(out[-1], Wrapper):
+        out.append(out[-1].env)
+    return out
+
+
+def check_stack(wrapper: str, episodes: str, env: Environment[Any, Any, Any]) -> None:
+    """Checks that a wrapper declaring `episodes` may wrap `env`.
+
+    A per-episode wrapper must not sit outside an auto-reset wrapper (its state
+    would run on into the next episode), and an auto-reset wrapper must not
+    wrap one that keeps state across episodes (every reset would discard it).
+
+    Args:
+        wrapper: The wrapper's name, for the message.
+        episodes: Its declaration (`Wrapper.episodes`).
+        env: The environment it wraps.
+
+    Raises:
+        ValueError: Naming both wrappers and the order to use.
+    """
+    beneath = layers(env)[:-1]
+    if episodes == PER_EPISODE:
+        for layer in beneath:
+            if layer.episodes == AUTO_RESET:  # type: ignore[attr-defined]
+                raise ValueError(ERR_PER_EPISODE_OUTSIDE_AUTO_RESET.format(
+                    wrapper=wrapper, auto_reset=type(layer).__name__))
+    if episodes == AUTO_RESET:
+        for layer in beneath:
+            if layer.episodes == ACROSS_EPISODES:  # type: ignore[attr-defined]
+                raise ValueError(ERR_ACROSS_EPISODES_INSIDE_AUTO_RESET.format(
+                    wrapper=type(layer).__name__, auto_reset=wrapper))
+
+
 def replace_key(state: Any, key: jax.Array) -> Any:
     """Returns `state` with its PRNG key replaced by `key`.
 
@@ -449,6 +515,22 @@ ERR_NO_KEY = (
     "State of type {} carries no PRNG `key`; jit_env states must carry their key "
     "(a `key` attribute or dict entry) so that wrappers can reset them."
 )
+
+
+def replace_options(state: Any, options: EnvOptions) -> Any:
+    """Returns `state` with the reset options it remembers replaced (as `replace_key`).
+
+    A state without an `options` field is returned unchanged.
+    """
+    if isinstance(state, WrapperState):
+        return dataclasses.replace(state, inner=replace_options(state.inner, options))
+    if dataclasses.is_dataclass(state) and any(f.name == "options" for f in dataclasses.fields(state)):
+        return dataclasses.replace(state, options=options)  # type: ignore[type-var]
+    if isinstance(state, tuple) and hasattr(state, "_replace") and "options" in state._fields:  # type: ignore[attr-defined]
+        return state._replace(options=options)
+    if isinstance(state, dict) and "options" in state:
+        return {**state, "options": options}
+    return state
 
 
 def state_options(state: Any) -> EnvOptions:

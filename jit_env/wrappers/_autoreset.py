@@ -47,19 +47,13 @@ ERR_BATCHED_STEP_TYPE = (
 )
 ERR_NUM_RESETS = "`num_resets` must be a positive int, got {!r}."
 ERR_POOL_OPTIONS = (
-    "The 'precomputed' strategy shares one pool of initial states, so it cannot "
-    "take per-environment reset options (`options_in_axes` must be None)."
+    "The 'precomputed' strategy builds its pool with one set of reset options, so "
+    "`options_in_axes` must be None (shared options) or 0 (the pool uses the first "
+    "sub-environment's; every sub-environment keeps its own), got {!r}."
 )
 ERR_STRATEGY_ARG = "`{}` is only used by the {!r} strategy; got {}={!r} with strategy={!r}."
 
 _SALT_POOL = 0x706F6F6C  # Salt for the key the precomputed pool is built from.
-
-
-def _key_bits(keys: jax.Array) -> jax.Array:
-    """The last uint32 word of each key (typed or raw), shape `(N,)`."""
-    if jnp.issubdtype(keys.dtype, jax.dtypes.prng_key):
-        keys = jax.random.key_data(keys)
-    return keys.reshape(keys.shape[0], -1)[:, -1].astype(jnp.uint32)
 
 
 @_struct.dataclass
@@ -118,7 +112,13 @@ class AutoReset(_core.Wrapper[Any, Any, Any]):
 
     In ``"same_step"`` mode the state is the inner state unchanged; in
     ``"next_step"`` mode it is an `AutoResetState`.
+
+    `Tile(AutoReset(env), n)` is the slow way to batch it: every step computes
+    every sub-environment's reset. `TileAutoReset(env, n)` gives the same
+    results (with ``strategy="complete"``) and resets only where episodes ended.
     """
+
+    episodes = _core.AUTO_RESET
 
     def __init__(self, env: _core.Environment[Any, Any, Any], *, mode: str = SAME_STEP):
         """Args:
@@ -192,12 +192,7 @@ def auto_resets(env: _core.Environment[Any, Any, Any]) -> bool:
     >>> auto_resets(AutoReset(envs.CartPole())), auto_resets(envs.CartPole())
     (True, False)
     """
-    layer: _core.Environment[Any, Any, Any] = env
-    while isinstance(layer, _core.Wrapper):
-        if isinstance(layer, (AutoReset, _BatchedAutoReset)):
-            return True
-        layer = layer.env
-    return False
+    return any(getattr(layer, "episodes", None) == _core.AUTO_RESET for layer in _core.layers(env))
 
 
 def _gather(tree: Any, index: jax.Array) -> Any:
@@ -229,6 +224,8 @@ def reset_batch(env: _core.Environment[Any, Any, Any], keys: jax.Array, options:
 class _BatchedAutoReset(_core.Wrapper[Any, Any, Any]):
     """Shared logic of `VmapAutoReset` and `TileAutoReset` (abstract)."""
 
+    episodes = _core.AUTO_RESET
+
     _batched: _transforms.Vmap | _transforms.Tile
 
     def _setup(
@@ -247,8 +244,8 @@ class _BatchedAutoReset(_core.Wrapper[Any, Any, Any]):
                 if strategy != owner:
                     raise ValueError(ERR_STRATEGY_ARG.format(name, owner, name, value, strategy))
                 _common.check_positive_int(name, value)
-        if strategy == PRECOMPUTED and options_in_axes is not None:
-            raise ValueError(ERR_POOL_OPTIONS)
+        if strategy == PRECOMPUTED and options_in_axes not in (None, 0):
+            raise ValueError(ERR_POOL_OPTIONS.format(options_in_axes))
         self.num_resets = num_resets
         self.pool_size = pool_size
         self._options_in_axes = options_in_axes
@@ -297,8 +294,11 @@ class _BatchedAutoReset(_core.Wrapper[Any, Any, Any]):
         if self.strategy == PRECOMPUTED:
             size = self.pool_size or num
             pool_keys = jax.random.split(jax.random.fold_in(self._pool_key(key), _SALT_POOL), size)
+            pool_options = options
+            if self._options_in_axes is not None and options is not None:
+                pool_options = jax.tree_util.tree_map(lambda x: x[0], options)
             pool_state, pool_timestep = jax.vmap(
-                lambda k: self._env.reset(k, options=options))(pool_keys)
+                lambda k: self._env.reset(k, options=pool_options))(pool_keys)
         return BatchedAutoResetState(
             inner=state,
             needs_reset=jnp.zeros((num,), bool),
@@ -310,12 +310,16 @@ class _BatchedAutoReset(_core.Wrapper[Any, Any, Any]):
         """New episodes (state, FIRST timestep) for finished sub-environments with these keys."""
         if self.strategy != PRECOMPUTED:
             return reset_batch(self._env, keys, options)
-        # Pick a pooled initial state by the finished key's own bits (no extra
-        # PRNG work) and continue that sub-environment's own key chain.
+        # Each new episode advances the sub-environment's key chain: one half of
+        # the split picks a pooled start at random, the other is the episode's key.
+        # The row keeps its own reset options.
         size = jnp.shape(wrapper.pool_timestep.step_type)[0]
-        index = (_key_bits(keys) % jnp.uint32(size)).astype(jnp.int32)
-        state = _gather(wrapper.pool_state, index)
-        return _core.replace_key(state, keys), _gather(wrapper.pool_timestep, index)
+        split = jax.vmap(jax.random.split)(keys)
+        index = jax.vmap(lambda k: jax.random.randint(k, (), 0, size))(split[:, 0])
+        state = _core.replace_key(_gather(wrapper.pool_state, index), split[:, 1])
+        if options is not None:
+            state = _core.replace_options(state, options)
+        return state, _gather(wrapper.pool_timestep, index)
 
     def _bucket_sizes(self, num: int) -> list[int]:
         """How many rows each branch resets; the smallest that holds every finished one runs."""
@@ -363,7 +367,12 @@ class _BatchedAutoReset(_core.Wrapper[Any, Any, Any]):
             copied = done & (rank >= m)
             source_rows = jnp.where(copied, rows[rank % m], jnp.arange(num))
             state, timestep = _gather((state, timestep), source_rows)
-            return _core.replace_key(state, _common.select(copied, keys, _core.state_key(state))), timestep
+            # Only the initial environment state is copied: every row keeps its own
+            # key chain and its own reset options.
+            state = _core.replace_key(state, _common.select(copied, keys, _core.state_key(state)))
+            if options is not None:
+                state = _core.replace_options(state, options)
+            return state, timestep
 
         return jax.lax.cond(count > m, copy_overflow, lambda s, t: (s, t), state, timestep)
 
@@ -421,11 +430,15 @@ class VmapAutoReset(_BatchedAutoReset):
       computed, for the first M finished sub-environments, from their own keys,
       so the result equals ``"complete"`` whenever at most M finish at once.
       Past M, the extra finished sub-environments start from a copy of one of
-      those M initial states (with a key of their own, so they diverge).
+      those M initial environment states, keeping their own key chain (so
+      they diverge) and their own reset options.
     * ``"precomputed"``: a pool of `pool_size` initial states (default N) is
-      built by `reset` and stored in the state; each finished sub-environment
-      draws one at random with its own key. No reset runs during `step`, but
-      episodes only ever start from pooled states.
+      built by `reset` and stored in the state; each new episode splits its
+      sub-environment's key, draws a pool entry at random with one half and
+      continues with the other, and keeps the row's own reset options. No
+      reset runs during `step`, but episodes only ever start from the
+      `pool_size` pooled states (drawn once, at `reset`, with the shared
+      options or, with ``options_in_axes=0``, the first sub-environment's).
 
     `jax.vmap(AutoReset(env).step)` is the same as ``strategy="complete"``.
     """

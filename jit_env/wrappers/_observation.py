@@ -210,6 +210,7 @@ class NormalizeObservation(_core.Wrapper[Any, Any, Any]):
     """
 
     state_type = NormalizeObservationState
+    episodes = _core.ACROSS_EPISODES
 
     def __init__(self, env: _core.Environment[Any, Any, Any], *, epsilon: float = 1e-8, update: bool = True):
         """Raises:
@@ -293,6 +294,8 @@ class FrameStack(_core.Wrapper[Any, Any, Any]):
     """
 
     state_type = FrameStackState
+    # Its frames restart on every FIRST step it sees, so it is right on either
+    # side of an auto-reset wrapper: no constraint to declare.
 
     def __init__(self, env: _core.Environment[Any, Any, Any], *, num_stack: int):
         """Raises:

@@ -8,16 +8,11 @@ import jax
 import jax.numpy as jnp
 
 from jit_env import _core, _struct
-from jit_env.wrappers import _autoreset, _common
+from jit_env.wrappers import _common
 
 EPISODE = "episode"
 """Key in `TimeStep.extras` of the dict ``{"return", "length", "done"}``."""
 
-ERR_OUTSIDE_AUTORESET = (
-    "EpisodeStatistics must wrap the environment inside {}, not outside it: an "
-    "auto-reset step mixes two episodes. Write EpisodeStatistics(env) first, then "
-    "auto-reset (`jit_env.wrappers.wrap` does this)."
-)
 
 
 @_struct.dataclass
@@ -43,17 +38,7 @@ class EpisodeStatistics(_core.Wrapper[Any, Any, Any]):
     """
 
     state_type = EpisodeStatisticsState
-
-    def __init__(self, env: _core.Environment[Any, Any, Any]):
-        """Raises:
-        ValueError: If an auto-reset wrapper is beneath it.
-        """
-        inner: _core.Environment[Any, Any, Any] = env
-        while isinstance(inner, _core.Wrapper):
-            if isinstance(inner, (_autoreset.AutoReset, _autoreset._BatchedAutoReset)):
-                raise ValueError(ERR_OUTSIDE_AUTORESET.format(type(inner).__name__))
-            inner = inner.env
-        super().__init__(env)
+    episodes = _core.PER_EPISODE
 
     def _extras(self, timestep: _core.TimeStep[Any], state: EpisodeStatisticsState) -> Any:
         return _common.with_extras(timestep, **{EPISODE: {

@@ -28,10 +28,12 @@ class TimeLimit(_core.Wrapper[Any, Any, Any]):
     """
 
     state_type = TimeLimitState
+    episodes = _core.PER_EPISODE
 
     def __init__(self, env: _core.Environment[Any, Any, Any], *, max_episode_steps: int):
         """Raises:
-        ValueError: If `max_episode_steps` is not a positive int.
+        ValueError: If `max_episode_steps` is not a positive int, or an
+            auto-reset wrapper is beneath it (its counter would never reset).
         """
         super().__init__(env)
         self.max_episode_steps = _common.check_positive_int("max_episode_steps", max_episode_steps)

@@ -191,8 +191,8 @@ def test_autoreset__rejects_batched_environments_and_bad_arguments():
         wrappers.TileAutoReset(_envs.PointMass(), 4, strategy="optimistic", num_resets=0)
     assert str(info.value) == _common.ERR_POSITIVE_INT.format("num_resets", 0)
     with pytest.raises(ValueError) as info:
-        wrappers.VmapAutoReset(_envs.PointMass(), strategy="precomputed", options_in_axes=0)
-    assert str(info.value) == _autoreset.ERR_POOL_OPTIONS
+        wrappers.VmapAutoReset(_envs.PointMass(), strategy="precomputed", options_in_axes=1)
+    assert str(info.value) == _autoreset.ERR_POOL_OPTIONS.format(1)
 
 
 def test_autoreset__state_keeps_inner_type_in_same_step_mode_for_0_1_5_code():

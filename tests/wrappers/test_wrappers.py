@@ -216,7 +216,8 @@ def test_episode_statistics__totals_across_auto_resets():
             ref_states, _ = jax.vmap(inner.reset)(ref_states.key)
     with pytest.raises(ValueError) as info:
         wrappers.EpisodeStatistics(wrappers.AutoReset(_envs.PointMass()))
-    assert str(info.value) == _statistics.ERR_OUTSIDE_AUTORESET.format("AutoReset")
+    assert str(info.value) == jit_env._core.ERR_PER_EPISODE_OUTSIDE_AUTO_RESET.format(
+        wrapper="EpisodeStatistics", auto_reset="AutoReset")
 
 
 def test_extend_observation__keeps_the_given_order_and_its_spec_holds():
