@@ -84,13 +84,15 @@ class LeafCheck:
         batch: Leading batch axes the action carries.
     """
 
-    __slots__ = ("any_int", "dtype", "info", "label", "maximum", "minimum", "shape", "target")
+    __slots__ = ("any_int", "dtype", "info", "label", "maximum", "minimum", "shape", "space_dtype",
+                 "target")
 
     def __init__(self, spec: specs.Array, dtype: Any = None, batch: tuple[int, ...] = ()):
         self.label = repr(spec)
         self.shape = (*batch, *spec.shape)
         self.target = np.dtype(spec.dtype)
         self.dtype = np.dtype(spec.dtype if dtype is None else dtype)
+        self.space_dtype = dtype is not None
         self.any_int = dtype is None and self.target.kind in "iu"
         self.info = np.iinfo(self.target) if self.target.kind in "iu" else None
         self.minimum: np.ndarray | None = None
@@ -106,13 +108,11 @@ class LeafCheck:
             if self.info is not None and not self.info.min <= value <= self.info.max:
                 self._range_error(value)
             return np.asarray(value, self.target)
-        if self.dtype.kind == "f" and not isinstance(value, np.generic):
-            # As Gymnasium's Box does for anything that is not an ndarray.
-            try:
-                return np.asarray(value, self.dtype)
-            except (TypeError, ValueError):
-                pass
-        return np.asarray(value)
+        array = np.asarray(value)
+        if self.space_dtype and self.dtype.kind == "f" and array.dtype.kind in "biuf":
+            # Numbers that are not an ndarray, converted as Gymnasium's Box does.
+            return array.astype(self.dtype)
+        return array
 
     def __call__(self, value: Any) -> Any:
         """Returns `value` ready for the device, or raises ValueError."""

@@ -95,7 +95,8 @@ def test_to_gymnasium_vector__gymnasium_vector_wrappers_as_over_sync_vector_env(
 
 
 ACTIONS = [0, 1, 2, True, -1, 2**40, 1.0, np.int8(1), np.int32(1), np.int64(1), np.uint8(1),
-           np.uint64(1), np.int32(5), np.float32(1), np.array(1), np.array([1]), np.array(1, np.int16)]
+           np.uint64(1), np.int32(5), np.float32(1), np.array(1), np.array([1]), np.array(1, np.int16),
+           None]
 
 
 @pytest.mark.parametrize("action", ACTIONS, ids=repr)
@@ -111,7 +112,7 @@ def test_to_gymnasium__discrete_action_accepted_iff_space_contains_it(action):
 
 BOX_ACTIONS = [np.array([0.5], np.float32), np.array([0.5], np.float16), np.array([0.5]),
                np.array([3.0], np.float32), np.array([np.nan], np.float32), np.array([1], np.int8),
-               np.array([1], np.int32), np.zeros((1, 1), np.float32), [0.5], 0.5]
+               np.array([1], np.int32), np.zeros((1, 1), np.float32), [0.5], 0.5, None, [None]]
 
 
 @pytest.mark.parametrize("action", BOX_ACTIONS, ids=repr)
