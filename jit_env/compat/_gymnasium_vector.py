@@ -291,6 +291,8 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
                 info.update(self._final_info(ended, out[5], extras))
         else:
             self._finished = terminated | truncated
+        # Rewards as Gymnasium's own vector envs give them: float64 (lossless from float32).
+        reward = reward.astype(np.float64)
         return self._obs_layout.to_space(observation, batched=True), reward, terminated, truncated, info
 
     def _restart_rows(self) -> np.ndarray | None:
