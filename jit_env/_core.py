@@ -373,8 +373,15 @@ class Wrapper(Environment[State, Action, Observation, Reward, Discount]):
     checks the stack beneath it against this when it is built (see `check_stack`),
     so an order that would give wrong data is an error, never wrong data."""
 
-    def __init__(self, env: Environment[Any, Any, Any]):
+    def __init__(
+        self, env: Environment[Any, Any, Any], *, renderer: Callable[[State], Any] | None = None
+    ):
         """Wraps `env`.
+
+        Args:
+            env: The environment to wrap.
+            renderer: Optional function from this wrapper's state to a picture; by
+                default `render` hands the state down to `env` (as in jit_env 0.1.5).
 
         Raises:
             TypeError: If `env` is not a `jit_env.Environment`.
@@ -383,7 +390,7 @@ class Wrapper(Environment[State, Action, Observation, Reward, Discount]):
         if not isinstance(env, Environment):
             raise TypeError(ERR_NOT_AN_ENV.format(env))
         check_stack(type(self).__name__, self.episodes, env)
-        super().__init__()
+        super().__init__(renderer=renderer)
         self._env = env
 
     @property

@@ -148,6 +148,15 @@ def test_wrapper__delegates_everything_and_rejects_non_envs():
     assert str(info.value) == _core.ERR_NOT_AN_ENV.format("CartPole")
 
 
+def test_wrapper__takes_a_renderer_keyword_as_in_0_1_5():
+    env = _envs.PointMass()
+    wrapper = jit_env.Wrapper(env, renderer=lambda state: state.position * 2)
+    state, _ = wrapper.reset(jax.random.key(0))
+    np.testing.assert_array_equal(wrapper.render(state), state.position * 2)
+    with pytest.raises(TypeError):
+        jit_env.Wrapper(env, lambda state: state)  # type: ignore[misc]
+
+
 def test_replace_key__dataclass_namedtuple_dict_and_wrapper_states():
     key = jax.random.key(1)
     state, _ = wrappers.TimeLimit(_envs.PointMass(), max_episode_steps=2).reset(jax.random.key(0))

@@ -176,8 +176,12 @@ class Tile(_core.Wrapper[Any, Any, Any]):
         return self._reset_fn(jax.random.split(key, self.num), options)
 
     def step(self, state: Any, action: Any) -> Any:
+        # Only an action batched along axis 0 (the default `in_axes`) is checked here;
+        # `in_axes=(0, None)` broadcasts one action to every sub-environment (0.1.5 allowed it).
+        in_axes = self._step_vmap_kwargs.get("in_axes", 0)
+        action_axes = in_axes[1] if isinstance(in_axes, (tuple, list)) else in_axes
         leading = {jnp.shape(x)[0] if jnp.ndim(x) else None for x in jax.tree_util.tree_leaves(action)}
-        if leading != {self.num}:
+        if action_axes == 0 and leading != {self.num}:
             raise ValueError(_common.ERR_ACTION.format(
                 self, f"expected a leading batch axis of {self.num} on every leaf, got {leading}.",
                 type(self).__name__))

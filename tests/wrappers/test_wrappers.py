@@ -167,6 +167,23 @@ def test_tile__specs_options_and_action_batch_check():
     assert str(info.value) == _common.ERR_POSITIVE_INT.format("num", 0)
 
 
+@pytest.mark.parametrize("factory", [
+    lambda env, **kw: wrappers.Tile(env, 3, **kw),
+    lambda env, **kw: wrappers.TileAutoReset(env, 3, **kw),
+])
+def test_tile__action_unbatched_with_in_axes_none_is_broadcast(factory):
+    env = factory(_envs.PointMass(horizon=4), in_axes=(0, None))
+    reference = factory(_envs.PointMass(horizon=4))
+    state, _ = env.reset(jax.random.key(0))
+    ref_state, _ = reference.reset(jax.random.key(0))
+    push = jnp.asarray([0.5, -0.25], jnp.float32)
+    for _ in range(5):
+        state, step = env.step(state, push)
+        ref_state, ref_step = reference.step(ref_state, jnp.tile(push, (3, 1)))
+        np.testing.assert_array_equal(step.observation, ref_step.observation)
+        np.testing.assert_array_equal(step.step_type, ref_step.step_type)
+
+
 def test_vmap__renders_every_sub_environment():
     env = wrappers.Vmap(_envs.PointMass())
     inner = env.env
