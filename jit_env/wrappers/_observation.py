@@ -190,6 +190,15 @@ class FlattenObservation(_core.Wrapper[Any, Any, Any]):
         return state, _common.map_observation(timestep, self._flatten)
 
 
+def _unbounded(spec: specs.Spec[Any]) -> specs.Spec[Any]:
+    """`spec` with every leaf an unbounded `Array` of the same shape, dtype and name."""
+    inner, batch = _common.slice_spec(spec)
+    leaves, treedef = jax.tree_util.tree_flatten(specs.unpack_spec(inner), is_leaf=_common.is_spec)
+    arrays = [specs.Array(leaf.shape, leaf.dtype, leaf.name) for leaf in leaves]
+    unbounded = arrays[0] if jax.tree_util.treedef_is_leaf(treedef) else specs.Tree(arrays, treedef)
+    return _common.rebatch(unbounded, batch)
+
+
 @_struct.dataclass
 class NormalizeObservationState(_core.WrapperState[Any]):
     """Running statistics of `NormalizeObservation`: per-leaf mean and variance, and a count."""
@@ -227,9 +236,14 @@ class NormalizeObservation(_core.Wrapper[Any, Any, Any]):
                 raise ValueError(ERR_NORMALIZE_DTYPE.format(leaf.dtype, leaf))
         self.epsilon = epsilon
         self.update = update
+        self._observation_spec = _unbounded(env.observation_spec())
 
     def _repr_kwargs(self) -> list[tuple[str, Any]]:
         return [("epsilon", self.epsilon), ("update", self.update)]
+
+    def observation_spec(self) -> specs.Spec[Any]:
+        """The inner spec's shapes and dtypes, unbounded: a normalised value can lie anywhere."""
+        return self._observation_spec
 
     def _updated(self, state: NormalizeObservationState, obs: Any) -> NormalizeObservationState:
         if not self.update:
