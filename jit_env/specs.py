@@ -17,7 +17,17 @@ Every spec offers:
   `jit`/`vmap`. Bounds are checked at once on concrete values; on traced values
   the check runs on the device through `jax.debug.callback` and an out-of-bounds
   value makes the computation fail with a `JaxRuntimeError` carrying the message.
-* `contains(value)`: a bool array (shape `()`), jit- and vmap-able; never raises.
+* `contains(value)`: a bool array (shape `()`), jit- and vmap-able; never raises,
+  and is True exactly when `validate(value)` would not raise.
+
+Python scalars (`bool`, `int`, `float`) and weakly typed JAX values (what a
+Python scalar becomes under `jit`, or `jnp.asarray(1)`) are taken as JAX takes
+them: as the spec's dtype, when their kind allows it (an int for any integer or
+float dtype, a float for float dtypes) and their value fits that dtype (`1` is
+in an `int8`, `uint8` or `uint32` spec, `-1` is not in a `uint8` spec, `2**40`
+is not in an `int32` spec). Whether a traced weak value fits is checked like a
+bound. NumPy scalars and arrays keep their dtype and must match exactly. NaN is
+outside every `BoundedArray`, whatever its bounds.
 * `generate_value()`: a fixed value in the spec (zeros or the minimum).
 * `sample(key)`: a random value in the spec: uniform in bounds, uniform over the
   discrete values, standard normal where a float is unbounded, exponential from
@@ -49,6 +59,16 @@ ERR_BOUNDS_SHAPE = "`{which}` of shape {got} does not broadcast to the spec shap
 ERR_BOUNDS_ORDER = "`minimum` must be <= `maximum` everywhere, got minimum={} and maximum={}."
 ERR_NOT_INTEGER = "`dtype` of a DiscreteArray must be an integer type, got {}."
 ERR_NUM_VALUES = "`num_values` must hold positive integers, got {}."
+ERR_NUM_VALUES_DTYPE = (
+    "`num_values` {num} does not fit `dtype` {dtype}: the largest value, num_values - 1, "
+    "must be at most {largest}, so num_values at most {limit}. Use a wider dtype."
+)
+ERR_DOES_NOT_FIT = (
+    "{spec}: value {value} does not fit dtype {dtype}; a Python scalar or weakly typed "
+    "value is only taken as the spec's dtype where it fits."
+)
+ERR_NAN = "{spec}: value {value} contains NaN, which is outside every bound."
+ERR_NOT_AN_ARRAY = "{spec}: expected an array, got {value!r}, which NumPy cannot convert ({error})."
 ERR_EMPTY = "A {} spec needs at least one sub-spec."
 ERR_NOT_A_SPEC = "Expected a jit_env.specs.Spec, got {!r}."
 ERR_BATCH_NUM = "`num` must be a positive int, got {!r}."
@@ -65,6 +85,51 @@ def _canonical_dtype(dtype: Any) -> np.dtype[Any]:
 
 def _is_traced(value: Any) -> bool:
     return isinstance(value, jax.core.Tracer)
+
+
+_TAKES = {"b": "b", "i": "iufc", "u": "iufc", "f": "fc", "c": "c"}
+"""For a Python scalar (or weak value) of each dtype kind, the kinds it may become.
+
+As in JAX, a Python bool is a strong bool: it is taken for bool specs only."""
+
+
+def _is_weak(value: jax.Array) -> bool:
+    return bool(getattr(value, "weak_type", False))
+
+
+def _kind_allows(src_kind: str, dst: np.dtype[Any]) -> bool:
+    """Whether a Python scalar (or weak value) of dtype kind `src_kind` may become `dst`."""
+    return dst.kind in _TAKES.get(src_kind, "")
+
+
+def _scalar_fits(value: bool | int | float, dtype: np.dtype[Any]) -> bool:
+    """Whether the Python scalar `value` becomes a `dtype` value without overflow."""
+    if isinstance(value, bool) or dtype.kind == "b":
+        return True
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return int(info.min) <= value <= int(info.max)
+    try:
+        number = float(value)
+    except OverflowError:  # An int beyond every float.
+        return False
+    if not np.isfinite(number):
+        return True  # NaN and the infinities exist in every float dtype.
+    with np.errstate(over="ignore"):
+        return bool(np.isfinite(np.asarray(number, dtype)))
+
+
+def _fits(x: Any, dtype: np.dtype[Any], xp: Any) -> Any:
+    """Elementwise: whether each value of the weakly typed `x` fits `dtype` (xp: np or jnp)."""
+    src = np.dtype(x.dtype)
+    if dtype.kind in "iu" and src.kind in "iu":
+        d, s = np.iinfo(dtype), np.iinfo(src)
+        return (x >= max(int(d.min), int(s.min))) & (x <= min(int(d.max), int(s.max)))
+    if dtype.kind in "fc" and src.kind in "iufc":
+        with np.errstate(over="ignore"):
+            cast = x.astype(dtype)
+        return xp.isfinite(cast) | ~xp.isfinite(x)
+    return xp.ones(x.shape, bool)
 
 
 class Spec(Generic[T], metaclass=abc.ABCMeta):
@@ -175,16 +240,39 @@ class Array(Spec[jax.Array]):
         """
         return type(self)(**{**self._constructor_kwargs(), **kwargs})
 
-    def _as_array(self, value: Any) -> Any:
-        """`value` as something with `.shape` and `.dtype`, without device work."""
-        if isinstance(value, (jax.Array, np.ndarray, np.generic)):
-            return value
-        if isinstance(value, (bool, int, float)) and np.can_cast(type(value), self._dtype, "same_kind"):
-            return np.asarray(value, self._dtype)  # Python scalars are weakly typed.
-        return np.asarray(value)
+    def _as_array(self, value: Any) -> tuple[Any, Any]:
+        """`value` as something with `.shape` and `.dtype`, and a traced weak value or None.
 
-    def _check_shape_dtype(self, value: Any) -> Any:
-        arr = self._as_array(value)
+        Python scalars and weakly typed values whose kind allows it become the
+        spec's dtype when they fit it (else ValueError). A traced weak value
+        cannot be checked now: it comes back as the second item, for the
+        caller to check on the device.
+        """
+        dtype = self._dtype
+        if isinstance(value, jax.Array):
+            if _is_weak(value) and value.dtype != dtype and _kind_allows(np.dtype(value.dtype).kind, dtype):
+                if _is_traced(value):
+                    return jax.ShapeDtypeStruct(value.shape, dtype), value
+                host = np.asarray(value)
+                if not np.all(_fits(host, dtype, np)):
+                    raise ValueError(ERR_DOES_NOT_FIT.format(spec=self._label(), value=host, dtype=dtype))
+                return host.astype(dtype), None
+            return value, None
+        if isinstance(value, (np.ndarray, np.generic)):
+            return value, None
+        kind = "b" if isinstance(value, bool) else "i" if isinstance(value, int) else (
+            "f" if isinstance(value, float) else "")
+        if kind and _kind_allows(kind, dtype):
+            if not _scalar_fits(value, dtype):
+                raise ValueError(ERR_DOES_NOT_FIT.format(spec=self._label(), value=value, dtype=dtype))
+            return np.asarray(value, dtype), None
+        try:
+            return np.asarray(value), None
+        except (ValueError, TypeError, OverflowError) as e:
+            raise ValueError(ERR_NOT_AN_ARRAY.format(spec=self._label(), value=value, error=e)) from None
+
+    def _check_shape_dtype(self, value: Any) -> tuple[Any, Any]:
+        arr, pending = self._as_array(value)
         if tuple(arr.shape) != self._shape:
             raise ValueError(
                 ERR_SHAPE.format(spec=self._label(), expected=self._shape, got=tuple(arr.shape))
@@ -193,18 +281,37 @@ class Array(Spec[jax.Array]):
             raise ValueError(
                 ERR_DTYPE.format(spec=self._label(), expected=self._dtype, got=arr.dtype)
             )
-        return arr
+        return arr, pending
+
+    def _check_fits(self, value: Any) -> np.ndarray:
+        """Raises unless the (host copy of a) weak value fits; returns it in the spec's dtype."""
+        host = np.asarray(value)
+        if not np.all(_fits(host, self._dtype, np)):
+            raise ValueError(ERR_DOES_NOT_FIT.format(spec=self._label(), value=host, dtype=self._dtype))
+        return host.astype(self._dtype)
 
     def validate(self, value: Any) -> Any:
-        self._check_shape_dtype(value)
+        _, pending = self._check_shape_dtype(value)
+        if pending is not None:
+            jax.debug.callback(self._check_fits_only, pending)
         return value
 
-    def _matches(self, value: Any) -> bool:
-        arr = self._as_array(value)
-        return tuple(arr.shape) == self._shape and arr.dtype == self._dtype
+    def _check_fits_only(self, value: Any) -> None:
+        self._check_fits(value)
+
+    def _conforms(self, value: Any) -> tuple[bool, Any, Any]:
+        """(shape, dtype and fit are right, the value as an array, a traced weak value or None)."""
+        try:
+            arr, pending = self._check_shape_dtype(value)
+        except ValueError:
+            return False, None, None
+        return True, arr, pending
 
     def contains(self, value: Any) -> jax.Array:
-        return jnp.asarray(self._matches(value))
+        ok, _, pending = self._conforms(value)
+        if pending is not None:
+            return jnp.all(_fits(pending, self._dtype, jnp))
+        return jnp.asarray(ok)
 
     def generate_value(self) -> jax.Array:
         return jnp.zeros(self._shape, self._dtype)
@@ -304,15 +411,22 @@ class BoundedArray(Array):
         }
 
     def validate(self, value: Any) -> Any:
-        self._check_shape_dtype(value)
-        if _is_traced(value):
-            jax.debug.callback(self._check_bounds, value)
+        arr, pending = self._check_shape_dtype(value)
+        if pending is not None:
+            jax.debug.callback(self._check_fits_and_bounds, pending)
+        elif _is_traced(arr):
+            jax.debug.callback(self._check_bounds, arr)
         else:
-            self._check_bounds(value)
+            self._check_bounds(arr)
         return value
+
+    def _check_fits_and_bounds(self, value: Any) -> None:
+        self._check_bounds(self._check_fits(value))
 
     def _check_bounds(self, value: Any) -> None:
         arr = np.asarray(value)
+        if arr.dtype.kind in "fc" and np.any(np.isnan(arr)):
+            raise ValueError(ERR_NAN.format(spec=self._label(), value=arr))
         if np.any(arr < self._minimum):
             raise ValueError(
                 ERR_BELOW.format(spec=self._label(), value=arr, minimum=self._minimum)
@@ -323,10 +437,19 @@ class BoundedArray(Array):
             )
 
     def contains(self, value: Any) -> jax.Array:
-        if not self._matches(value):
+        ok, arr, pending = self._conforms(value)
+        if not ok:
             return jnp.asarray(False)
-        value = jnp.asarray(value)
-        return jnp.all((value >= self._minimum) & (value <= self._maximum))
+        if pending is not None:  # A traced weak value: it must fit, then lie in bounds.
+            inside = self._in_bounds(pending.astype(self._dtype), jnp)
+            return jnp.all(_fits(pending, self._dtype, jnp)) & inside
+        if isinstance(arr, (np.ndarray, np.generic)):
+            return jnp.asarray(self._in_bounds(arr, np))
+        return self._in_bounds(arr, jnp)
+
+    def _in_bounds(self, arr: Any, xp: Any) -> Any:
+        # NaN compares False with everything: it is outside, as validate says.
+        return xp.all((arr >= self._minimum) & (arr <= self._maximum))
 
     def generate_value(self) -> jax.Array:
         return jnp.broadcast_to(jnp.asarray(self._minimum), self._shape)
@@ -374,30 +497,43 @@ class DiscreteArray(BoundedArray):
     (3, ())
     """
 
-    __slots__ = ()
+    __slots__ = ("_num_values",)
 
     def __init__(self, num_values: Any, dtype: Any = jnp.int32, name: str = ""):
         """Args:
         num_values: Number of values: an int, or an array of ints whose
-            shape becomes the spec's shape.
+            shape becomes the spec's shape. Every count the dtype can index
+            is allowed: up to 256 for uint8, 128 for int8.
         dtype: An integer dtype.
         name: An optional name.
 
         Raises:
-            ValueError: If `dtype` is not an integer type or `num_values` is
-                not positive.
+            ValueError: If `dtype` is not an integer type, `num_values` is
+                not positive, or `num_values - 1` does not fit `dtype`.
         """
         if not jnp.issubdtype(np.dtype(dtype), jnp.integer):
             raise ValueError(ERR_NOT_INTEGER.format(np.dtype(dtype)))
         num = np.asarray(num_values)
         if not jnp.issubdtype(num.dtype, jnp.integer) or not np.all(num > 0):
             raise ValueError(ERR_NUM_VALUES.format(num_values))
-        super().__init__(num.shape, dtype, minimum=0, maximum=num - 1, name=name)
+        canonical = _canonical_dtype(dtype)
+        limit = min(int(np.iinfo(canonical).max) + 1, int(np.iinfo(np.int64).max))
+        if np.any(num > limit):
+            raise ValueError(ERR_NUM_VALUES_DTYPE.format(
+                num=num_values, dtype=canonical, largest=limit - 1, limit=limit))
+        counts = num.astype(np.int64)
+        counts.flags.writeable = False
+        super().__init__(num.shape, dtype, minimum=0, maximum=counts - 1, name=name)
+        self._num_values = counts
 
     @property
     def num_values(self) -> np.ndarray:
-        """The number of values per element (an int array of the spec's shape)."""
-        return self._maximum + 1
+        """The number of values per element: an int64 array of the spec's shape.
+
+        int64 whatever the dtype, so it never wraps (`DiscreteArray(256, jnp.uint8)`
+        has 256 values).
+        """
+        return self._num_values
 
     def _repr_fields(self) -> list[str]:
         return [f"num_values={_array_repr(self.num_values)}", f"dtype={self._dtype}"]

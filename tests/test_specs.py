@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from jit_env import specs
 
@@ -227,3 +228,150 @@ def test_environment_spec__collects_the_four_specs():
     env_spec = specs.make_environment_spec(_envs.PointMass())
     assert env_spec.actions == specs.BoundedArray((2,), jnp.float32, -1.0, 1.0, "push")
     assert env_spec._fields == ("observations", "actions", "rewards", "discounts")
+
+
+@pytest.mark.parametrize(("dtype", "count"), [(jnp.uint8, 256), (jnp.int8, 128), (jnp.int32, 2**31)])
+def test_discrete_array__takes_every_count_its_dtype_can_index(dtype, count):
+    spec = specs.DiscreteArray(count, dtype)
+    assert spec.num_values.dtype == np.int64 and int(spec.num_values) == count
+    assert int(spec.maximum) == count - 1
+    assert repr(spec) == f"DiscreteArray(num_values={count}, dtype={np.dtype(dtype)})"
+    top = np.asarray(count - 1, dtype)
+    spec.validate(top)
+    assert bool(spec.contains(top))
+    draws = jax.vmap(spec.sample)(jax.random.split(jax.random.key(0), 4000))
+    assert bool(jnp.all(jax.vmap(spec.contains)(draws)))
+    if count <= 256:  # Every value is drawn, the top one included.
+        assert np.unique(np.asarray(draws)).size == count
+    assert pickle.loads(pickle.dumps(spec)) == spec
+    assert spec.replace(name="n").num_values == count
+    multi = specs.DiscreteArray(np.array([count, 2]), dtype)
+    assert multi.num_values.tolist() == [count, 2] and multi.num_values.dtype == np.int64
+    assert specs.reshape_spec(multi, prepend=(2,)).num_values.tolist() == [[count, 2]] * 2
+
+
+@pytest.mark.parametrize(("dtype", "count", "largest"), [(jnp.uint8, 257, 255), (jnp.uint8, 300, 255),
+                                                         (jnp.int8, 129, 127)])
+def test_discrete_array__refuses_counts_its_dtype_cannot_index(dtype, count, largest):
+    with pytest.raises(ValueError) as info:
+        specs.DiscreteArray(count, dtype)
+    assert str(info.value) == specs.ERR_NUM_VALUES_DTYPE.format(
+        num=count, dtype=np.dtype(dtype), largest=largest, limit=largest + 1)
+    with pytest.raises(ValueError) as info:
+        specs.DiscreteArray(np.array([2, count]), dtype)
+    assert str(info.value).startswith("`num_values` [  2 ")
+
+
+def test_contains__never_raises_on_python_ints_that_overflow():
+    spec = specs.Array((), jnp.int32)
+    assert not bool(spec.contains(2**40)) and not bool(spec.contains(-(2**70)))
+    with pytest.raises(ValueError) as info:
+        spec.validate(2**40)
+    assert str(info.value) == specs.ERR_DOES_NOT_FIT.format(spec="Array spec", value=2**40, dtype="int32")
+    bounded = specs.BoundedArray((), jnp.float32, 0.0, 1.0)
+    assert not bool(bounded.contains(2**2000))  # beyond every float
+    with pytest.raises(ValueError) as info:
+        bounded.validate(1e300)  # a Python float that overflows float32
+    assert str(info.value) == specs.ERR_DOES_NOT_FIT.format(spec="BoundedArray spec", value=1e300, dtype="float32")
+
+
+def test_bounded_array__nan_is_outside_for_validate_and_contains():
+    spec = specs.BoundedArray((2,), jnp.float32, -jnp.inf, jnp.inf)
+    value = np.array([np.nan, 0.0], np.float32)
+    with pytest.raises(ValueError) as info:
+        spec.validate(value)
+    assert str(info.value) == specs.ERR_NAN.format(spec="BoundedArray spec", value=value)
+    assert not bool(spec.contains(value))
+    assert not bool(spec.contains(jnp.asarray(value)))
+    assert not bool(jax.jit(spec.contains)(jnp.asarray(value)))
+    with pytest.raises(Exception, match="contains NaN"):
+        jax.block_until_ready(jax.jit(spec.validate)(jnp.asarray(value)))
+    assert not bool(specs.BoundedArray((), jnp.float32, 0.0, 1.0).contains(float("nan")))
+    specs.Array((2,), jnp.float32).validate(value)  # unbounded: NaN is a float32 like any other
+
+
+@pytest.mark.parametrize("dtype", [jnp.int8, jnp.uint8, jnp.int16, jnp.uint16, jnp.int32, jnp.uint32])
+def test_validate__a_python_int_is_taken_iff_it_fits_the_int_dtype(dtype):
+    spec = specs.Array((), dtype)
+    info = np.iinfo(dtype)
+    weak_info = np.iinfo(jnp.asarray(0).dtype)  # what JAX can pass to jit as a weak int
+    for value in (1, 0, int(info.min), int(info.max)):
+        assert spec.validate(value) == value
+        assert bool(spec.contains(value))
+        if weak_info.min <= value <= weak_info.max:
+            assert bool(jax.jit(spec.contains)(value))
+            jax.block_until_ready(jax.jit(spec.validate)(value))  # weakly typed under jit, fits
+    for value in (int(info.min) - 1, int(info.max) + 1):
+        with pytest.raises(ValueError) as err:
+            spec.validate(value)
+        assert str(err.value) == specs.ERR_DOES_NOT_FIT.format(spec="Array spec", value=value, dtype=np.dtype(dtype))
+        assert not bool(spec.contains(value))
+    if info.min == 0:  # -1 under jit is a weak int32: the device check refuses it
+        assert not bool(jax.jit(spec.contains)(-1))
+        with pytest.raises(Exception, match="does not fit dtype"):
+            jax.block_until_ready(jax.jit(spec.validate)(-1))
+    weak = jnp.asarray(1)  # a concrete weakly typed array is taken like the Python int
+    assert weak.weak_type and bool(spec.contains(weak)) and spec.validate(weak) is weak
+    with pytest.raises(ValueError):
+        specs.Array((), dtype).validate(True)  # a Python bool is a strong bool, as in JAX
+    with pytest.raises(ValueError):
+        spec.validate(np.int64(1))  # NumPy scalars keep their dtype
+
+
+_PROPERTY_DTYPES = [np.bool_, np.int8, np.uint8, np.int32, np.uint32, np.float32, np.float16]
+
+
+@st.composite
+def _property_specs(draw):
+    shape = draw(st.sampled_from([(), (2,)]))
+    dtype = np.dtype(draw(st.sampled_from(_PROPERTY_DTYPES)))
+    kind = draw(st.sampled_from(["array", "bounded", "discrete"]))
+    if kind == "discrete" and dtype.kind in "iu":
+        count = draw(st.integers(1, int(min(np.iinfo(dtype).max, 2**20)) + 1))
+        return specs.DiscreteArray(np.full(shape, count) if shape else count, dtype)
+    if kind == "bounded" and dtype.kind in "iuf":
+        info = np.iinfo(dtype) if dtype.kind in "iu" else np.finfo(dtype)
+        a, b = sorted(draw(st.lists(st.integers(max(int(info.min), -1000), min(int(info.max), 1000)),
+                                    min_size=2, max_size=2)))
+        return specs.BoundedArray(shape, dtype, a, b)
+    return specs.Array(shape, dtype)
+
+
+_NUMPY_DTYPES = [np.bool_, np.int8, np.uint8, np.int32, np.uint32, np.int64, np.float16, np.float32, np.float64]
+_PYTHON_INTS = st.one_of(st.integers(-300, 300), st.integers(-(2**70), 2**70),
+                         st.sampled_from([2**31 - 1, 2**31, 2**32, -(2**31), -(2**31) - 1, 2**63, 2**2000]))
+_PYTHON_FLOATS = st.one_of(st.floats(allow_nan=True, allow_infinity=True),
+                           st.sampled_from([1e300, 7e4, 3.5e38, -0.0, 0.5]))
+
+
+def _numpy_values():
+    return st.sampled_from(_NUMPY_DTYPES).flatmap(
+        lambda d: hnp.arrays(np.dtype(d), st.sampled_from([(), (2,), (3,)])))
+
+
+_VALUES = st.one_of(
+    _PYTHON_INTS,
+    _PYTHON_FLOATS,
+    st.booleans(),
+    _numpy_values(),
+    _numpy_values().map(lambda a: a[()] if a.ndim == 0 else a),  # NumPy scalars too
+    _numpy_values().filter(lambda a: a.dtype in (np.bool_, np.int8, np.uint8, np.int32, np.float32))
+    .map(jnp.asarray),
+    st.integers(-(2**31), 2**31 - 1).map(jnp.asarray),  # weakly typed
+    st.floats(allow_nan=True, allow_infinity=True, width=32).map(jnp.asarray),  # weakly typed
+    st.lists(st.one_of(st.integers(-5, 5), st.floats(allow_nan=True)), max_size=3),
+    st.sampled_from([None, "a", [[1], [1, 2]], object(), {"a": 1}, 2**70 + 0j]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(spec=_property_specs(), value=_VALUES)
+def test_contains__never_raises_and_agrees_with_validate(spec, value):
+    inside = spec.contains(value)
+    assert inside.shape == () and inside.dtype == np.bool_
+    try:
+        spec.validate(value)
+        valid = True
+    except ValueError:
+        valid = False
+    assert bool(inside) == valid, (spec, value)

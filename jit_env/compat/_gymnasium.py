@@ -40,7 +40,9 @@ def _leaf_space(spec: specs.Spec[Any]) -> spaces.Space[Any]:
     if isinstance(spec, specs.DiscreteArray):
         if spec.shape == ():
             return spaces.Discrete(int(spec.num_values))
-        return spaces.MultiDiscrete(np.asarray(spec.num_values, spec.dtype), dtype=spec.dtype.type)
+        # Gymnasium stores the counts in the space's dtype: widen it where a count does not fit.
+        counts = np.asarray(spec.num_values, np.int64)
+        return spaces.MultiDiscrete(counts, dtype=np.promote_types(spec.dtype, np.min_scalar_type(counts.max())).type)
     if isinstance(spec, specs.BoundedArray):
         low, high = np.broadcast_to(spec.minimum, spec.shape), np.broadcast_to(spec.maximum, spec.shape)
         if spec.dtype.kind == "f":  # Infinite bounds become the finite extremes, as in Gymnasium.

@@ -36,6 +36,11 @@ def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
 def check_action_structure(env: _core.Environment[Any, Any, Any], spec: specs.Spec[Any], action: Any) -> None:
     """Checks an action's structure, shapes and dtypes against `spec` (static, trace-time).
 
+    A weakly typed action (what a Python scalar becomes under `jit`, also with
+    `JAX_ENABLE_X64`) is taken as the spec's dtype where it fits, exactly as
+    `specs.Array.validate` takes the Python scalar eagerly; whether a traced
+    one fits is checked on the device, like a bound.
+
     Raises:
         ValueError: Naming the environment and the mismatch.
     """

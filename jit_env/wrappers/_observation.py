@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -17,10 +18,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from jit_env import _core, _struct, specs
-from jit_env.wrappers import _common
+from jit_env.wrappers import _common, _transforms
 
 EXTENDABLE_FIELDS = ("observation", "action", "reward", "discount", "step_type")
 ERR_NO_FIELDS = "ExtendObservation needs at least one field, e.g. 'observation', 'action'."
+ERR_REPEATED_FIELD = "The fields of an extended observation must differ, got {}."
 ERR_BAD_FIELD = "{!r} is not an extendable field; choose from " + ", ".join(map(repr, EXTENDABLE_FIELDS)) + "."
 ERR_FLATTEN_DTYPES = (
     "FlattenObservation got observation leaves of dtypes {}; pass `dtype=` to cast them "
@@ -34,12 +36,73 @@ def _leading_axes(value: Any, leaf_spec: specs.Spec[Any]) -> int:
     return int(jnp.ndim(value)) - len(leaf_spec.shape)  # type: ignore[attr-defined]
 
 
+_TYPE_PREFIX = "ExtendedObservation"
+
+
+@functools.cache
+def observation_type(fields: tuple[str, ...]) -> type[Any]:
+    """The namedtuple type `ExtendObservation` uses for `fields`, in that order.
+
+    One type per field order, shared by every instance, so observations of two
+    wrappers with the same fields have equal tree structures, and picklable:
+    the type is this module's attribute ``ExtendedObservation<indices>``, the
+    indices of the fields in `EXTENDABLE_FIELDS` (``ExtendedObservation01`` for
+    observation and action), found again by name when unpickled.
+
+    >>> observation_type(("observation", "action"))(1, 2)
+    Observation(observation=1, action=2)
+
+    Raises:
+        ValueError: If `fields` is empty, repeats a field or names an unknown one.
+    """
+    if not fields:
+        raise ValueError(ERR_NO_FIELDS)
+    for name in fields:
+        if name not in EXTENDABLE_FIELDS:
+            raise ValueError(ERR_BAD_FIELD.format(name))
+    if len(set(fields)) != len(fields):
+        raise ValueError(ERR_REPEATED_FIELD.format(fields))
+    cls = collections.namedtuple("Observation", fields)  # type: ignore[misc]
+    cls.__qualname__ = _TYPE_PREFIX + "".join(str(EXTENDABLE_FIELDS.index(f)) for f in fields)
+    cls.__module__ = __name__
+    return cls
+
+
+def __getattr__(name: str) -> Any:
+    """Finds `observation_type`'s types by their names (how pickle looks them up)."""
+    digits = name[len(_TYPE_PREFIX):]
+    if name.startswith(_TYPE_PREFIX) and digits and all(d in "01234" for d in digits):
+        try:
+            return observation_type(tuple(EXTENDABLE_FIELDS[int(d)] for d in digits))
+        except ValueError:
+            pass
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _step_type_shape(env: _core.Environment[Any, Any, Any]) -> tuple[int, ...]:
+    """The shape of `env`'s step types as its specs count them (one slice for `Vmap`)."""
+    key = jax.random.key(0)
+    if _transforms.is_unsized_batch(env):
+        keys = jax.random.split(key, 1)
+        return tuple(jax.eval_shape(lambda k: env.reset(k)[1].step_type, keys).shape[1:])
+    return tuple(jax.eval_shape(lambda k: env.reset(k)[1].step_type, key).shape)
+
+
 class ExtendObservation(_core.Wrapper[Any, Any, Any]):
     """Puts time step fields (and the action) into the observation, as a namedtuple.
 
-    The namedtuple's fields keep the order given (duplicates dropped). On
+    The namedtuple's fields keep the order given (duplicates dropped); its type
+    is `observation_type(fields)`, shared by all instances and picklable. On
     `reset`, where there is no action yet, the action field holds
-    `action_spec().generate_value()`.
+    `action_spec().generate_value()` (broadcast over the batch of `Vmap`).
+    The observation spec is built once, at construction. Works over batched
+    environments (`Tile`, `Vmap` and their auto-reset twins).
+
+    >>> import jit_env
+    >>> env = ExtendObservation(jit_env.make("CartPole-v1"), "observation", "action")
+    >>> env.observation_spec().treedef == ExtendObservation(jit_env.make("CartPole-v1"),
+    ...     "observation", "action").observation_spec().treedef
+    True
     """
 
     def __init__(self, env: _core.Environment[Any, Any, Any], *values: str):
@@ -58,7 +121,18 @@ class ExtendObservation(_core.Wrapper[Any, Any, Any]):
                 raise ValueError(ERR_BAD_FIELD.format(name))
         super().__init__(env)
         self.fields = tuple(dict.fromkeys(values))
-        self.ObsStruct = collections.namedtuple("Observation", self.fields)  # type: ignore[misc]
+        self.ObsStruct = observation_type(self.fields)
+        self._step_type_shape = _step_type_shape(env)
+        entries = {
+            "observation": env.observation_spec,
+            "action": env.action_spec,
+            "reward": env.reward_spec,
+            "discount": env.discount_spec,
+            "step_type": lambda: specs.BoundedArray(self._step_type_shape, jnp.int8, 0, 2, "step_type"),
+        }
+        struct = self.ObsStruct(**{f: entries[f]() for f in self.fields})
+        leaves, treedef = jax.tree_util.tree_flatten(struct, is_leaf=_common.is_spec)
+        self._observation_spec = specs.Tree(leaves, treedef)
 
     @classmethod
     def pomdp_fields(cls, env: _core.Environment[Any, Any, Any]) -> ExtendObservation:
@@ -79,26 +153,25 @@ class ExtendObservation(_core.Wrapper[Any, Any, Any]):
 
         return _common.map_observation(timestep, build)
 
+    def _reset_action(self, timestep: _core.TimeStep[Any]) -> Any:
+        """The action spec's value, over the batch axes the specs do not count (`Vmap`)."""
+        step_type = timestep.step_type
+        batch = tuple(step_type.shape[: step_type.ndim - len(self._step_type_shape)])
+        full = self._env.action_spec().generate_value()
+        if not batch:
+            return full
+        return jax.tree_util.tree_map(lambda v: jnp.broadcast_to(v, batch + v.shape), full)
+
     def reset(self, key: jax.Array, *, options: _core.EnvOptions = None) -> Any:
         state, timestep = self._env.reset(key, options=options)
-        return state, self._extend(timestep, self._env.action_spec().generate_value())
+        return state, self._extend(timestep, self._reset_action(timestep))
 
     def step(self, state: Any, action: Any) -> Any:
         state, timestep = self._env.step(state, action)
         return state, self._extend(timestep, action)
 
     def observation_spec(self) -> specs.Spec[Any]:
-        step_type = jax.eval_shape(self._env.reset, jax.random.key(0))[1].step_type
-        entries = {
-            "observation": self._env.observation_spec,
-            "action": self._env.action_spec,
-            "reward": self._env.reward_spec,
-            "discount": self._env.discount_spec,
-            "step_type": lambda: specs.BoundedArray(step_type.shape, jnp.int8, 0, 2, "step_type"),
-        }
-        struct = self.ObsStruct(**{f: entries[f]() for f in self.fields})
-        leaves, treedef = jax.tree_util.tree_flatten(struct, is_leaf=_common.is_spec)
-        return specs.Tree(leaves, treedef)
+        return self._observation_spec
 
 
 class TransformObservation(_core.Wrapper[Any, Any, Any]):
@@ -190,6 +263,15 @@ class FlattenObservation(_core.Wrapper[Any, Any, Any]):
         return state, _common.map_observation(timestep, self._flatten)
 
 
+def _unbounded(spec: specs.Spec[Any]) -> specs.Spec[Any]:
+    """`spec` with every leaf an unbounded `Array` of the same shape, dtype and name."""
+    inner, batch = _common.slice_spec(spec)
+    leaves, treedef = jax.tree_util.tree_flatten(specs.unpack_spec(inner), is_leaf=_common.is_spec)
+    arrays = [specs.Array(leaf.shape, leaf.dtype, leaf.name) for leaf in leaves]
+    unbounded = arrays[0] if jax.tree_util.treedef_is_leaf(treedef) else specs.Tree(arrays, treedef)
+    return _common.rebatch(unbounded, batch)
+
+
 @_struct.dataclass
 class NormalizeObservationState(_core.WrapperState[Any]):
     """Running statistics of `NormalizeObservation`: per-leaf mean and variance, and a count."""
@@ -227,9 +309,14 @@ class NormalizeObservation(_core.Wrapper[Any, Any, Any]):
                 raise ValueError(ERR_NORMALIZE_DTYPE.format(leaf.dtype, leaf))
         self.epsilon = epsilon
         self.update = update
+        self._observation_spec = _unbounded(env.observation_spec())
 
     def _repr_kwargs(self) -> list[tuple[str, Any]]:
         return [("epsilon", self.epsilon), ("update", self.update)]
+
+    def observation_spec(self) -> specs.Spec[Any]:
+        """The inner spec's shapes and dtypes, unbounded: a normalised value can lie anywhere."""
+        return self._observation_spec
 
     def _updated(self, state: NormalizeObservationState, obs: Any) -> NormalizeObservationState:
         if not self.update:
