@@ -24,6 +24,10 @@ from jit_env._core import restart as restart
 from jit_env._core import termination as termination
 from jit_env._core import transition as transition
 from jit_env._core import truncation as truncation
+from jit_env._rollout import Trajectory as Trajectory
+from jit_env._rollout import rollout as rollout
+from jit_env._rollout import rollout_batch as rollout_batch
+from jit_env._rollout import rollout_population as rollout_population
 from jit_env._struct import dataclass as dataclass
 from jit_env._struct import field as field
 from jit_env.version import __version__ as __version__
@@ -65,6 +69,7 @@ __all__ = [
     "State",
     "StepType",
     "TimeStep",
+    "Trajectory",
     "Wrapper",
     "WrapperState",
     "__version__",
@@ -77,6 +82,9 @@ __all__ = [
     "register",
     "registered_envs",
     "restart",
+    "rollout",
+    "rollout_batch",
+    "rollout_population",
     "specs",
     "termination",
     "testing",
