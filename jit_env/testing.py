@@ -312,7 +312,7 @@ def _select(mask: jax.Array, new: Any, old: Any) -> Any:
 
 def _reduce_trailing(x: np.ndarray, ndim: int, how: Callable[..., Any]) -> np.ndarray:
     """Reduces the axes of `x` past the first `ndim` (e.g. a vector discount per step)."""
-    return np.asarray(how(x.reshape(x.shape[:ndim] + (-1,)), axis=-1)) if x.ndim > ndim else x
+    return np.asarray(how(x.reshape((*x.shape[:ndim], -1)), axis=-1)) if x.ndim > ndim else x
 
 
 # ----------------------------------------------------------------------------- the checks
@@ -451,7 +451,7 @@ class _Checker:
             if (a.shape, a.dtype) != (b.shape, b.dtype):
                 raise EnvCheckError("structure", ERR_STRUCTURE.format(
                     path=path, reset=describe(a), step=describe(b), cause=CAUSE_SHAPE))
-        reset_def = jax.tree_util.tree_structure(abstract_reset)
+        reset_def: Any = jax.tree_util.tree_structure(abstract_reset)
         step_def = jax.tree_util.tree_structure(abstract_step)
         if reset_def != step_def:
             raise EnvCheckError("structure", ERR_STRUCTURE_STATIC.format(reset=reset_def, step=step_def))
@@ -583,7 +583,8 @@ class _Checker:
         state, _ = self.first
         for t in range(min(5, self.num_steps)):
             action = jax.tree_util.tree_map(lambda x, t=t: x[t], actions)
-            state, timestep = self.call("jit", "jax.jit(step)", lambda: self.step_jit(state, action))
+            state, timestep = self.call("jit", "jax.jit(step)",
+                                        functools.partial(self.step_jit, state, action))
             recorded = jax.tree_util.tree_map(lambda x, t=t: x[t], timesteps)
             path = _first_difference(recorded, timestep, exact=False, names=("timestep",))
             if path is not None:
@@ -600,7 +601,7 @@ class _Checker:
         state, _ = self.first
         for t in range(3):
             action = self.action_spec.sample(jax.random.fold_in(self.key, 10 + t))
-            state, _ = self.call("retrace", "jax.jit(step)", lambda: self.step_jit(state, action))
+            state, _ = self.call("retrace", "jax.jit(step)", functools.partial(self.step_jit, state, action))
         if self.step_counter.count > 1:
             cause = CAUSE_RETRACE_UNKNOWN
             abstract_reset, abstract_step = self.abstract
@@ -620,12 +621,14 @@ class _Checker:
         single_leaves = _leaves(single, names)
         for path, leaf in _leaves(self.rollouts, names).items():
             expected = single_leaves.get(path)
-            want = None if expected is None else (len(keys), *expected.shape)
-            if want is None or (np.shape(leaf), _dtype(leaf)) != (want, expected.dtype):
+            if expected is None:
+                raise EnvCheckError("vmap", ERR_VMAP.format(
+                    num=len(keys), path=path, got=describe(leaf), expected="absent"))
+            want = (len(keys), *expected.shape)
+            if (np.shape(leaf), _dtype(leaf)) != (want, expected.dtype):
                 raise EnvCheckError("vmap", ERR_VMAP.format(
                     num=len(keys), path=path, got=describe(leaf),
-                    expected=describe(jax.ShapeDtypeStruct(want, expected.dtype))
-                    if want is not None and expected is not None else "absent"))
+                    expected=describe(jax.ShapeDtypeStruct(want, expected.dtype))))
 
 
 def _dtype(x: Any) -> Any:

@@ -66,7 +66,7 @@ def test_check_env__passes_every_built_in_batched_with_auto_reset(env_id):
 def test_check_env__rejects_bad_arguments():
     with pytest.raises(ValueError, match=testing.ERR_POSITIVE.format("num_steps", 0)):
         testing.check_env(testing.FakeEnv(), num_steps=0)
-    with pytest.raises(TypeError, match="must be a jit_env.Environment"):
+    with pytest.raises(TypeError, match=r"must be a jit_env\.Environment"):
         testing.check_env(object())
 
 
@@ -117,7 +117,7 @@ def test_check_env__catches_an_observation_outside_its_spec():
 
 def test_check_env__catches_an_observation_of_the_wrong_dtype():
     env = testing.FakeEnv(observation_spec=specs.BoundedArray((2,), jnp.int32, 0, 1))
-    state, timestep = testing.FakeEnv.default_reset(jax.random.key(0))
+    _, timestep = testing.FakeEnv.default_reset(jax.random.key(0))
     with pytest.raises(ValueError) as spec_error:
         env.observation_spec().validate(np.asarray(timestep.observation))
     _fails(env, testing.ERR_OUTSIDE_SPEC.format(check="reset", field="observation", where="reset",
@@ -231,9 +231,10 @@ def test_check_env__catches_a_terminal_step_marked_mid():
 def test_check_env__catches_first_from_a_step_without_auto_reset():
     step = _at_episode_end(lambda ts: jit_env.restart(ts.observation))
     env = testing.FakeEnv(step=step)
-    _fails(env, testing.ERR_FIRST_FROM_STEP.format(t=4, rows="", env=env))
+    _fails(env, testing.ERR_FIRST_FROM_STEP.format(t=4, rows="", env=env), num_steps=5)
     batched = wrappers.Tile(env, 2)
-    _fails(batched, testing.ERR_FIRST_FROM_STEP.format(t=4, rows=" in sub-environments [0, 1]", env=batched))
+    _fails(batched, testing.ERR_FIRST_FROM_STEP.format(t=4, rows=" in sub-environments [0, 1]", env=batched),
+           num_steps=5)
 
 
 def test_check_env__catches_a_first_time_step_with_discount_zero():
