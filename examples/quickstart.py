@@ -2,24 +2,21 @@
 
     python examples/quickstart.py --env CartPole-v1 --num-envs 1024 --steps 1000 --gif cartpole.gif
 
-`jit_env.make` already applies the registered time limit; `wrappers.wrap` adds
-episode statistics, batching with auto-reset and `jit`. The rollout is a
-`lax.scan` over chunks of steps, with a text progress bar between chunks.
+This is ``jit-env run CartPole-v1 --num-envs 1024 --steps 1000 --gif cartpole.gif``
+(see docs/cli.md): `jit_env.make` applies the registered time limit,
+``wrappers.wrap(env, num_envs=N)`` adds episode statistics and batching with
+auto-reset, and the rollout runs in compiled `lax.scan` chunks with a progress
+bar, then prints the throughput and episode statistics.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Sequence
 
-import jax
-import jax.numpy as jnp
-import numpy as np
-
 import jit_env
-from jit_env import utils, wrappers
+from jit_env import __main__ as cli
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -34,80 +31,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def rollout(args: argparse.Namespace) -> dict[str, float]:
-    env = wrappers.wrap(jit_env.make(args.env), num_envs=args.num_envs, jit=False)
-    action_spec = env.action_spec()
-
-    @jax.jit
-    def run_chunk(state, key):
-        def body(state, key):
-            state, timestep = env.step(state, action_spec.sample(key))
-            stats = timestep.extras[wrappers.EPISODE]
-            return state, (stats["done"], stats["return"], stats["length"])
-
-        return jax.lax.scan(body, state, jax.random.split(key, args.chunk))
-
-    key = jax.random.key(args.seed)
-    state, _ = jax.jit(env.reset)(key)
-    num_chunks = -(-args.steps // args.chunk)
-    returns, lengths = [], []
-    start = time.perf_counter()
-    for i in range(num_chunks):
-        state, (done, ret, length) = run_chunk(state, jax.random.fold_in(key, i))
-        done = np.asarray(done)
-        returns.append(np.asarray(ret)[done])
-        lengths.append(np.asarray(length)[done])
-        if i == 0:
-            start = time.perf_counter()  # Do not count the compile.
-        filled = int(30 * (i + 1) / num_chunks)
-        print(f"\r[{'#' * filled}{'.' * (30 - filled)}] chunk {i + 1}/{num_chunks}", end="", flush=True)
-    elapsed = time.perf_counter() - start
-    print()
-    timed_steps = (num_chunks - 1) * args.chunk * args.num_envs
-    all_returns, all_lengths = np.concatenate(returns), np.concatenate(lengths)
-    result = {"steps_per_second": timed_steps / elapsed if timed_steps else float("nan"),
-              "episodes": float(all_returns.size)}
-    print(f"{args.env}: {args.num_envs} envs x {num_chunks * args.chunk} steps, "
-          f"{result['steps_per_second']:,.0f} steps/s (after compiling)")
-    if all_returns.size:
-        result.update(mean_return=float(all_returns.mean()), mean_length=float(all_lengths.mean()))
-        print(f"{all_returns.size} episodes finished: return mean {all_returns.mean():.2f} "
-              f"min {all_returns.min():.2f} max {all_returns.max():.2f}; length mean "
-              f"{all_lengths.mean():.1f} min {all_lengths.min()} max {all_lengths.max()}")
-    else:
-        print("No episode finished; run more steps.")
-    return result
-
-
-def save_episode_gif(args: argparse.Namespace) -> int:
-    """Plays one episode of the first environment (random actions) and saves it as a GIF."""
-    env = jit_env.make(args.env)
-    key = jax.random.split(jax.random.key(args.seed), args.num_envs)[0]  # The first env's key.
-    state, _ = env.reset(key)
-
-    @jax.jit
-    def play(state, keys):
-        def body(carry, key):
-            state, done = carry
-            new_state, timestep = env.step(state, env.action_spec().sample(key))
-            new_state = jax.tree_util.tree_map(lambda a, b: jnp.where(done, a, b), state, new_state)
-            return (new_state, done | timestep.last()), (env.render(state), done)
-
-        return jax.lax.scan(body, (state, jnp.zeros((), bool)), keys)[1]
-
-    frames, finished = play(state, jax.random.split(jax.random.fold_in(key, 1), args.max_frames))
-    count = int(np.argmax(np.asarray(finished))) + 1 if bool(np.any(finished)) else args.max_frames
-    utils.save_video(np.asarray(frames[:count]), args.gif, fps=30)
-    print(f"Saved {count} frames to {args.gif}")
-    return count
-
-
-def main(argv: Sequence[str] | None = None) -> dict[str, float]:
+def main(argv: Sequence[str] | None = None) -> cli.RunResult:
     args = parse_args(argv)
-    result = rollout(args)
-    if args.gif:
-        save_episode_gif(args)
-    return result
+    return cli.run(args.env, num_envs=args.num_envs, steps=args.steps, chunk=args.chunk, seed=args.seed,
+                   gif=args.gif, max_frames=args.max_frames)
 
 
 if __name__ == "__main__":

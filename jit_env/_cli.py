@@ -1,0 +1,430 @@
+"""The ``jit-env`` command (also ``python -m jit_env``): list, run, check and bench environments.
+
+See docs/cli.md. `run` is also the function behind examples/quickstart.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jit_env import _core, _registry, testing, wrappers
+
+ERR_POSITIVE = "must be a positive int, got {!r}"
+ERR_POSITIVE_LIST = "must be positive ints separated by commas (e.g. 64,1024), got {!r}"
+ERR_TARGET = (
+    "expected MODULE:ATTR (e.g. 'my_envs:MyEnv', ATTR an environment or a zero-argument "
+    "factory) or a registered id, got {!r}."
+)
+ERR_IMPORT = "cannot import module {module!r}: {error}"
+ERR_NO_ATTR = "module {module!r} has no attribute {attr!r}."
+ERR_FACTORY = "calling {target} with no arguments raised {error}"
+ERR_NOT_AN_ENV = (
+    "{target} is {got!r}, not a jit_env.Environment nor a zero-argument factory returning one."
+)
+ERR_NO_VIDEO = (
+    "Saving a GIF needs Pillow, from the video extra: pip install 'jit_env[video]' ({error})."
+)
+ERR_USAGE = "jit-env: error: {}"
+
+
+class UsageError(Exception):
+    """A bad argument found after parsing (exit status 2), e.g. an unknown environment id."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RunResult:
+    """What `run` measured.
+
+    Attributes:
+        env_id: The environment's id.
+        num_envs: The batch size N.
+        steps: Steps per environment T (N * T environment steps in all).
+        seconds: Wall time of the rollout, compilation excluded.
+        steps_per_second: ``N * T / seconds``.
+        episodes: Episodes that finished during the rollout.
+        mean_return, max_return, mean_length: Over finished episodes (NaN if none).
+    """
+
+    env_id: str
+    num_envs: int
+    steps: int
+    seconds: float
+    steps_per_second: float
+    episodes: int
+    mean_return: float
+    max_return: float
+    mean_length: float
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0 or str(value) != text.strip().lstrip("+"):
+        raise argparse.ArgumentTypeError(ERR_POSITIVE.format(text))
+    return value
+
+
+def _positive_ints(text: str) -> list[int]:
+    try:
+        return [_positive_int(part) for part in text.split(",")]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(ERR_POSITIVE_LIST.format(text)) from None
+
+
+def _registered(env_id: str) -> str:
+    try:
+        _registry.spec(env_id)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    return env_id
+
+
+def _random_chunk(env: _core.Environment[Any, Any, Any], length: int) -> Callable[..., Any]:
+    """`length` random-action steps of a batched, auto-resetting `env` in one `lax.scan`."""
+    action_spec = env.action_spec()
+
+    def chunk(state: Any, key: jax.Array, index: jax.Array) -> Any:
+        key = jax.random.fold_in(key, index)  # Inside the compiled chunk: no eager op to time.
+
+        def body(state: Any, key: jax.Array) -> Any:
+            state, timestep = env.step(state, action_spec.sample(key))
+            stats: Any = timestep.extras[wrappers.EPISODE]  # type: ignore[index]
+            return state, (stats["done"], stats["return"], stats["length"])
+
+        return jax.lax.scan(body, state, jax.random.split(key, length))
+
+    return chunk
+
+
+def run(
+    env_id: str,
+    *,
+    num_envs: int = 1024,
+    steps: int = 1000,
+    chunk: int = 100,
+    seed: int = 0,
+    gif: str | os.PathLike[str] | None = None,
+    max_frames: int = 200,
+    progress: bool = True,
+    out: TextIO | None = None,
+) -> RunResult:
+    """A jitted, vectorised random-policy rollout of a registered environment, and its report.
+
+    ``wrappers.wrap(jit_env.make(env_id), num_envs=num_envs)`` (time limit,
+    episode statistics, same-step auto-reset) is stepped with uniformly random
+    actions in `lax.scan` chunks of `chunk` steps, compiled before the clock
+    starts; a tqdm bar advances per chunk. Then the throughput and the finished
+    episodes' statistics are printed, and optionally one episode of the first
+    environment is saved as a GIF.
+
+    Args:
+        env_id: A registered id, e.g. ``"CartPole-v1"``.
+        num_envs: The batch size N.
+        steps: Steps per environment.
+        chunk: Steps per compiled `lax.scan`.
+        seed: The PRNG seed.
+        gif: Where to save a GIF of one episode (needs the video extra).
+        max_frames: Frame cap of the GIF.
+        progress: Show the progress bar (on stderr).
+        out: Where to print the report (default stdout).
+
+    Returns:
+        The `RunResult`.
+
+    Raises:
+        ValueError: If `env_id` is unknown (naming close matches) or a count
+            is not positive.
+        ImportError: If `gif` is given and Pillow is missing.
+
+    >>> result = run("Catch-v0", num_envs=4, steps=20, chunk=10, progress=False, out=open(os.devnull, "w"))
+    >>> result.episodes, result.mean_length
+    (8, 9.0)
+    """
+    from tqdm import tqdm
+
+    out = sys.stdout if out is None else out
+    for name, value in (("num_envs", num_envs), ("steps", steps), ("chunk", chunk), ("max_frames", max_frames)):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(f"`{name}` {ERR_POSITIVE.format(value)}.")
+    if gif is not None:
+        try:
+            import PIL  # noqa: F401 -- fail before the rollout, not after it.
+        except ImportError as e:
+            raise ImportError(ERR_NO_VIDEO.format(error=e)) from e
+    env = wrappers.wrap(_registry.make(env_id), num_envs=num_envs, jit=False)
+    key = jax.random.key(seed)
+    state, _ = jax.jit(env.reset)(key)
+    chunk = min(chunk, steps)
+    lengths = [chunk] * (steps // chunk) + ([steps % chunk] if steps % chunk else [])
+    index = np.int32(0)
+    compiled = {n: jax.jit(_random_chunk(env, n)).lower(state, key, index).compile() for n in set(lengths)}
+    done, returns, episode_lengths = [], [], []
+    with tqdm(total=steps, desc=env_id, unit="step", disable=not progress, file=sys.stderr) as bar:
+        start = time.perf_counter()
+        for i, length in enumerate(lengths):
+            state, stats = compiled[length](state, key, np.int32(i))
+            finished = np.asarray(stats[0])  # Waits for the chunk: the bar shows real progress.
+            done.append(finished)
+            returns.append(np.asarray(stats[1])[finished])
+            episode_lengths.append(np.asarray(stats[2])[finished])
+            bar.update(length)
+        seconds = time.perf_counter() - start
+    all_returns, all_lengths = np.concatenate(returns), np.concatenate(episode_lengths)
+    episodes = int(all_returns.size)
+    nan = float("nan")
+    result = RunResult(
+        env_id=env_id, num_envs=num_envs, steps=steps, seconds=seconds,
+        steps_per_second=num_envs * steps / seconds, episodes=episodes,
+        mean_return=float(all_returns.mean()) if episodes else nan,
+        max_return=float(all_returns.max()) if episodes else nan,
+        mean_length=float(all_lengths.mean()) if episodes else nan)
+    print(f"{env_id}: {num_envs} envs x {steps} steps = {num_envs * steps:,} steps in "
+          f"{seconds:.3f} s: {result.steps_per_second:,.0f} steps/s (compiled before timing)", file=out)
+    if episodes:
+        print(f"episodes finished: {episodes}; return mean {result.mean_return:.2f}, max "
+              f"{result.max_return:.2f}; length mean {result.mean_length:.1f}", file=out)
+    else:
+        print("episodes finished: 0 (run more steps)", file=out)
+    if gif is not None:
+        frames = save_episode_gif(env_id, gif, seed=seed, num_envs=num_envs, max_frames=max_frames)
+        print(f"saved {frames} frames of the first environment's first episode to {os.fspath(gif)}",
+              file=out)
+    return result
+
+
+def save_episode_gif(env_id: str, path: str | os.PathLike[str], *, seed: int = 0, num_envs: int = 1,
+                     max_frames: int = 200) -> int:
+    """Plays the first environment's first episode of `run` (random actions) into a GIF.
+
+    Returns:
+        The number of frames saved: the first observation and one per step,
+        at most `max_frames`.
+    """
+    from jit_env import utils
+
+    env = _registry.make(env_id)
+    key = jax.random.split(jax.random.key(seed), num_envs)[0]  # The first env's key, as Tile splits it.
+    state, _ = env.reset(key)
+
+    @jax.jit
+    def play(state: Any, keys: jax.Array) -> Any:
+        def body(carry: Any, key: jax.Array) -> Any:
+            state, done = carry
+            new_state, timestep = env.step(state, env.action_spec().sample(key))
+            new_state = jax.tree_util.tree_map(lambda a, b: jnp.where(done, a, b), state, new_state)
+            return (new_state, done | timestep.last()), (env.render(state), done)
+
+        return jax.lax.scan(body, (state, jnp.zeros((), bool)), keys)[1]
+
+    frames, finished = play(state, jax.random.split(jax.random.fold_in(key, 1), max_frames))
+    finished = np.asarray(finished)
+    count = int(np.argmax(finished)) + 1 if bool(np.any(finished)) else max_frames
+    utils.save_video(np.asarray(frames[:count]), path, fps=30)
+    return count
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def _list(args: argparse.Namespace) -> int:
+    for env_id in _registry.registered_envs():
+        env = _registry.make(env_id)
+        limit = _registry.spec(env_id).kwargs.get("max_episode_steps")
+        print(f"{env_id}  (time limit: {limit if limit is not None else 'none, episodes end on their own'})")
+        print(f"  observation: {env.observation_spec()!r}")
+        print(f"  action:      {env.action_spec()!r}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        run(_registered(args.env_id), num_envs=args.num_envs, steps=args.steps, chunk=args.chunk,
+            seed=args.seed, gif=args.gif, max_frames=args.max_frames)
+    except ImportError as e:
+        raise UsageError(str(e)) from None
+    return 0
+
+
+def load_env(target: str) -> _core.Environment[Any, Any, Any]:
+    """The environment named by ``MODULE:ATTR`` (an instance or zero-argument factory) or an id.
+
+    The current directory is importable, as with ``python -m``.
+
+    Raises:
+        UsageError: If the module does not import, the attribute is missing or
+            is not (and does not make) an environment, or the id is unknown.
+    """
+    if ":" not in target:
+        if target in _registry.registered_envs():
+            return _registry.make(target)
+        if "-v" in target:
+            _registered(target)  # Raises, naming close matches.
+        raise UsageError(ERR_TARGET.format(target))
+    module_name, _, attr = target.partition(":")
+    if not module_name or not attr:
+        raise UsageError(ERR_TARGET.format(target))
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as e:  # Whatever the module raises, it did not import.
+        raise UsageError(ERR_IMPORT.format(module=module_name, error=f"{type(e).__name__}: {e}")) from None
+    value: Any = module
+    for part in attr.split("."):
+        if not hasattr(value, part):
+            raise UsageError(ERR_NO_ATTR.format(module=module_name, attr=attr))
+        value = getattr(value, part)
+    if not isinstance(value, _core.Environment) and callable(value):
+        try:
+            value = value()
+        except Exception as e:
+            raise UsageError(ERR_FACTORY.format(target=target, error=f"{type(e).__name__}: {e}")) from None
+    if not isinstance(value, _core.Environment):
+        raise UsageError(ERR_NOT_AN_ENV.format(target=target, got=value))
+    return value
+
+
+def _check(args: argparse.Namespace) -> int:
+    env = load_env(args.target)
+    print(f"Checking {env!r} ({args.num_steps} random steps, seed {args.seed})")
+    report = testing.run_checks(env, num_steps=args.num_steps, seed=args.seed, batch_size=args.batch_size)
+    width = max(len(r.name) for r in report)
+    for result in report:
+        message = f"  {result.message}" if result.message else ""
+        print(f"{result.status}  {result.name:<{width}}{message}")
+    failed = [r.name for r in report if r.status == testing.FAIL]
+    if failed:
+        print(f"{len(failed)} of {len(report)} checks failed: {', '.join(failed)}.")
+        return 1
+    print(f"All {len(report)} checks passed.")
+    return 0
+
+
+def _time_jit_env(env_id: str, num_envs: int, steps: int, seed: int) -> float:
+    env = wrappers.wrap(_registry.make(env_id), num_envs=num_envs, jit=False)
+    key = jax.random.key(seed)
+    state, _ = jax.jit(env.reset)(key)
+    compiled = jax.jit(_random_chunk(env, steps)).lower(state, key, np.int32(0)).compile()
+    state, _ = jax.block_until_ready(compiled(state, key, np.int32(0)))  # A warm-up run.
+    start = time.perf_counter()
+    jax.block_until_ready(compiled(state, key, np.int32(1)))
+    return num_envs * steps / (time.perf_counter() - start)
+
+
+def _gymnasium_mode(env_id: str) -> str | None:
+    """How Gymnasium vectorises `env_id` ("vector_entry_point" or "sync"); None if it has no such env."""
+    try:
+        import gymnasium
+    except ImportError:
+        return None
+    spec = gymnasium.envs.registry.get(env_id)
+    if spec is None:
+        return None
+    return "vector_entry_point" if spec.vector_entry_point is not None else "sync"
+
+
+def _time_gymnasium(env_id: str, mode: str, num_envs: int, steps: int, seed: int) -> float:
+    import gymnasium
+
+    envs = gymnasium.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode)
+    try:
+        envs.reset(seed=seed)
+        envs.action_space.seed(seed)
+        envs.step(envs.action_space.sample())
+        start = time.perf_counter()
+        for _ in range(steps):
+            envs.step(envs.action_space.sample())
+        return num_envs * steps / (time.perf_counter() - start)
+    finally:
+        envs.close()
+
+
+def _bench(args: argparse.Namespace) -> int:
+    env_id = _registered(args.env_id)
+    mode = _gymnasium_mode(env_id)
+    theirs = f"gymnasium ({mode})" if mode else "gymnasium"
+    print(f"{env_id}: random actions, {args.steps} steps per environment, steps/s measured side "
+          f"by side in this run (jit_env compiled before timing)")
+    print(f"{'num_envs':>9}  {'jit_env':>14}  {theirs:>30}  {'ratio':>8}")
+    for num_envs in args.num_envs:
+        ours = _time_jit_env(env_id, num_envs, args.steps, args.seed)
+        if mode is None:
+            print(f"{num_envs:>9}  {ours:>14,.0f}  {'no such Gymnasium env':>30}  {'-':>8}")
+            continue
+        gym = _time_gymnasium(env_id, mode, num_envs, args.steps, args.seed)
+        print(f"{num_envs:>9}  {ours:>14,.0f}  {gym:>30,.0f}  {ours / gym:>7.1f}x")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jit-env", description="List, run, check and benchmark jit_env environments.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    listing = commands.add_parser("list", help="registered environments, their specs and time limits")
+    listing.set_defaults(func=_list)
+
+    running = commands.add_parser("run", help="a jitted, vectorised random rollout with statistics")
+    running.add_argument("env_id", metavar="ID", help="a registered id, e.g. CartPole-v1")
+    running.add_argument("--num-envs", type=_positive_int, default=1024, help="batch size (default 1024)")
+    running.add_argument("--steps", type=_positive_int, default=1000, help="steps per environment (1000)")
+    running.add_argument("--chunk", type=_positive_int, default=100, help="steps per compiled lax.scan (100)")
+    running.add_argument("--seed", type=int, default=0)
+    running.add_argument("--gif", default=None, metavar="PATH", help="save one episode here (video extra)")
+    running.add_argument("--max-frames", type=_positive_int, default=200, help="frame cap of the GIF (200)")
+    running.set_defaults(func=_run)
+
+    checking = commands.add_parser("check", help="run an environment through jit_env.testing.check_env")
+    checking.add_argument("target", metavar="MODULE:ATTR",
+                          help="an Environment or a zero-argument factory (or a registered id)")
+    checking.add_argument("--num-steps", type=_positive_int, default=100, help="rollout length (100)")
+    checking.add_argument("--seed", type=int, default=0)
+    checking.add_argument("--batch-size", type=_positive_int, default=3,
+                          help="batch for Vmap-like environments (3)")
+    checking.set_defaults(func=_check)
+
+    benching = commands.add_parser("bench", help="throughput at several batch sizes, beside Gymnasium's")
+    benching.add_argument("env_id", metavar="ID")
+    benching.add_argument("--num-envs", type=_positive_ints, default=[64, 1024], metavar="N,N,...",
+                          help="batch sizes (default 64,1024)")
+    benching.add_argument("--steps", type=_positive_int, default=200, help="steps per environment (200)")
+    benching.add_argument("--seed", type=int, default=0)
+    benching.set_defaults(func=_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the ``jit-env`` command line and returns its exit status.
+
+    0 on success, 1 when `check` finds a failure, 2 for bad arguments (an
+    unknown id, a count <= 0, a module that does not import, a missing attribute).
+
+    >>> main(["run", "Nope-v0"])
+    2
+    """
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as e:  # argparse's own errors and --help.
+        return e.code if isinstance(e.code, int) else 2
+    try:
+        status: int = args.func(args)
+    except UsageError as e:
+        print(ERR_USAGE.format(e), file=sys.stderr)
+        return 2
+    return status
+
+
+__all__ = ["RunResult", "load_env", "main", "run", "save_episode_gif"]
