@@ -76,7 +76,7 @@ class CartPole(_core.Environment[State, jax.Array, jax.Array]):
 
     >>> env = CartPole()
     >>> state, ts = env.reset(jax.random.key(0), options={"gravity": 3.7})
-    >>> float(state.options.gravity) == np.float32(3.7)
+    >>> float(state.options.gravity) == float(np.float32(3.7))
     True
     """
 

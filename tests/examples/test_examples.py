@@ -1,0 +1,70 @@
+"""The example scripts run end to end in a fresh interpreter and produce what they claim.
+
+Each runs as a subprocess from the repository root, as a user would run it, with
+warnings as errors and JAX's strict dtype promotion switched on (as in
+tests/conftest.py). Rank promotion stays allowed: the examples add biases with
+NumPy broadcasting, as user code does.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def run_example(script: str, *args: str) -> str:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["JAX_NUMPY_DTYPE_PROMOTION"] = "strict"
+    env["JAX_PLATFORMS"] = "cpu"
+    result = subprocess.run(
+        [sys.executable, "-W", "error", str(ROOT / "examples" / script), *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert result.returncode == 0, f"{script} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def test_ppo__short_run_writes_a_learning_curve(tmp_path):
+    out = tmp_path / "curve.csv"
+    stdout = run_example("ppo.py", "--short", "--seed", "3", "--out", str(out))
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["update"]) for r in rows] == list(range(1, 9))  # --short: 8 updates
+    steps = [int(r["env_steps"]) for r in rows]
+    assert steps == [2048 * i for i in range(1, 9)]  # 16 envs x 128 steps per update
+    # CartPole episodes of a near-random policy are short: many end in every update,
+    # and every logged mean is a real CartPole return (one per step, at most 500).
+    assert all(int(r["episodes"]) > 0 for r in rows)
+    returns = [float(r["mean_return"]) for r in rows]
+    assert all(math.isfinite(x) and 8.0 <= x <= 500.0 for x in returns)
+    assert f"learning curve: {out} (8 rows)" in stdout
+    printed = re.findall(r"update +(\d+) +env steps +(\d+) +episodes +(\d+) +mean return +([\d.]+)", stdout)
+    assert printed[-1] == ("8", "16384", rows[-1]["episodes"], f"{returns[-1]:.1f}")
+
+
+def test_ppo__json_output_matches_the_csv_columns(tmp_path):
+    out = tmp_path / "curve.json"
+    run_example("ppo.py", "--short", "--num-envs", "4", "--out", str(out))
+    rows = json.loads(out.read_text())
+    assert len(rows) == 8 and set(rows[0]) == {"update", "env_steps", "episodes", "mean_return"}
+    assert rows[-1]["env_steps"] == 8 * 4 * 128
+
+
+def test_dm_env_agent__short_run_learns_catch():
+    stdout = run_example("dm_env_agent.py", "--short")
+    random_return = float(re.search(r"random policy mean return ([+-][\d.]+)", stdout).group(1))
+    greedy_return = float(re.search(r"greedy policy mean return ([+-][\d.]+)", stdout).group(1))
+    assert "Q-learning, 100 episodes" in stdout
+    # Catch's returns are +1 (caught) or -1 (missed) per episode.
+    assert -1.0 <= random_return <= 1.0 and -1.0 <= greedy_return <= 1.0
+    # 100 episodes of Q-learning beat a uniformly random paddle.
+    assert greedy_return > random_return
