@@ -13,10 +13,13 @@ from typing import Any
 
 import dm_env
 import jax
+import numpy as np
 from dm_env import specs as dm_specs
 
 from jit_env import _core, specs
 from jit_env.compat import _checks
+
+_SEED_BOUND = 2**32
 
 ERR_UNKNOWN_SPEC = (
     "Cannot convert {!r} to a dm_env spec: only jit_env Array, BoundedArray, DiscreteArray "
@@ -93,6 +96,11 @@ def dm_spec_to_spec(dm_spec: Any) -> specs.Spec[Any]:
     return specs.Tree([_leaf_from_dm(leaf) for leaf in leaves], treedef)
 
 
+def _scalars(tree: Any) -> Any:
+    """0-d arrays in `tree` as NumPy scalars of the same dtype (others unchanged)."""
+    return jax.tree_util.tree_map(lambda x: x[()] if isinstance(x, np.ndarray) and x.ndim == 0 else x, tree)
+
+
 def _seed_key(seed: int | jax.Array) -> jax.Array:
     if isinstance(seed, jax.Array):
         return seed  # jit_env 0.1.5 took a PRNG key here.
@@ -107,9 +115,17 @@ class ToDeepmindEnv(dm_env.Environment):
     NumPy arrays matching the converted specs. dm_env semantics: `reset`
     returns FIRST with reward and discount None; `step` on a fresh bridge or
     after LAST starts a new episode (ignoring the action); LAST with discount 0
-    is a termination, with discount > 0 a truncation. The extras of the last
-    time step are in `extras`. Actions are checked in NumPy before the device
-    call and never cast or clipped.
+    is a termination, with discount > 0 a truncation. Scalar rewards and
+    discounts come out as NumPy scalars of the spec's dtype (clients such as
+    Shimmy and Gymnasium's checker want a number, not a 0-d array). The extras
+    of the last time step are in `extras`. Actions are checked in NumPy before
+    the device call and never cast or clipped.
+
+    Seeding: `seed` starts the key chain. dm_env has no seeding call; bsuite's
+    convention, which Shimmy's `BSuiteCompatibilityV0` uses to seed any dm_env
+    environment, is assigning a `numpy.random.RandomState` to `_rng`: the
+    bridge then draws the next episodes' key chain from it, so Shimmy's
+    `reset(seed=s)` gives the same episode for the same `s`.
 
     The wrapped environment must be unbatched and must not auto-reset: both are
     refused with a `ValueError` when the bridge is built.
@@ -144,6 +160,7 @@ class ToDeepmindEnv(dm_env.Environment):
         self._env = env
         self._options = options
         self._key = _seed_key(seed)
+        self._rng_state: np.random.RandomState | None = None
         self._state: Any = None
         self._needs_reset = True
         self._closed = False
@@ -176,6 +193,17 @@ class ToDeepmindEnv(dm_env.Environment):
     def state(self) -> Any:
         """The current environment state (on the device), None before `reset`."""
         return None if self._state is None else self._decode(self._state)
+
+    @property
+    def _rng(self) -> np.random.RandomState | None:
+        """bsuite's (and so Shimmy's) seeding attribute: the last RandomState assigned, or None."""
+        return self._rng_state
+
+    @_rng.setter
+    def _rng(self, rng: np.random.RandomState) -> None:
+        # Shimmy's `reset(seed=s)` assigns `RandomState(s)` here, then calls `reset()`.
+        self._rng_state = rng
+        self._key = jax.random.key(int(rng.randint(_SEED_BOUND, dtype=np.uint64)))
 
     @property
     def extras(self) -> Any:
@@ -218,6 +246,7 @@ class ToDeepmindEnv(dm_env.Environment):
         self._state, out = self._step_fn(self._state, action)
         step_type, reward, discount, observation, extras = _checks.fetch(out)
         self._extras = dict(extras or {})
+        reward, discount = _scalars(reward), _scalars(discount)
         if step_type == _core.StepType.LAST:
             self._needs_reset = True
             return dm_env.TimeStep(dm_env.StepType.LAST, reward, discount, observation)

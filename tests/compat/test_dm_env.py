@@ -141,3 +141,26 @@ def test_dm_spec_to_spec__unknown_leaf_raises():
 def test_to_deepmind_env__key_seed_from_0_1_5():
     env = compat.ToDeepmindEnv(_env(), jax.random.key(0))
     assert env.reset().first()
+
+
+def test_to_deepmind_env__scalar_reward_and_discount_are_numpy_scalars():
+    # Shimmy hands the reward on as is; Gymnasium's checker warns about a 0-d array.
+    env = compat.ToDeepmindEnv(_env(target=2, limit=3))
+    env.reset()
+    ts = env.step(np.int32(1))
+    assert type(ts.reward) is np.float32 and type(ts.discount) is np.float32
+    env.reward_spec().validate(ts.reward)
+    env.discount_spec().validate(ts.discount)
+
+
+def test_to_deepmind_env__rng_attribute_seeds_as_bsuite_envs_do():
+    # Shimmy's BSuiteCompatibilityV0.reset(seed=s) assigns RandomState(s) to `_rng`.
+    env = compat.ToDeepmindEnv(jit_env.make("CartPole-v1"))
+    assert env._rng is None
+    starts = []
+    for seed in (3, 3, 4):
+        env._rng = np.random.RandomState(seed)
+        starts.append(env.reset().observation)
+    np.testing.assert_array_equal(starts[0], starts[1])
+    assert not np.array_equal(starts[0], starts[2])
+    assert isinstance(env._rng, np.random.RandomState)
