@@ -6,6 +6,8 @@ before any device call, so a bad action never reaches the jitted step.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from typing import Any
 
 import jax
@@ -200,6 +202,70 @@ def fetch(tree: Any) -> Any:
     return jax.tree_util.tree_map(lambda x: jax.device_get(x) if _is_key(x) else np.array(x), tree)
 
 
+ERR_PACK_LAYOUT = (
+    "OutputPacker was built for outputs {expected}, but pack() got {got}; build one packer "
+    "per jitted function, from jax.eval_shape of the outputs it packs (OutputPacker.of)."
+)
+ERR_STATE_LAYOUT = (
+    "RawKeys was built for states {expected}, got {got}; the state's structure must not "
+    "change between calls (did reset options change it?). Build RawKeys from "
+    "jax.eval_shape of the state the jitted functions carry."
+)
+
+
+def _signature(tree: Any) -> tuple[Any, tuple[tuple[tuple[int, ...], Any], ...]]:
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    return treedef, tuple((tuple(x.shape), x.dtype) for x in leaves)
+
+
+@dataclasses.dataclass(frozen=True)
+class PackLayout:
+    """Where each output leaf lies in the packed buffers: immutable, computed from shapes alone.
+
+    Attributes:
+        signature: The outputs' treedef and each leaf's `(shape, dtype)`.
+        packed: False if a leaf has no NumPy dtype (a PRNG key): the tree travels unpacked.
+        as_bytes: True if every leaf travels in one uint8 buffer.
+        entries: Per leaf: its buffer, start, stop (elements, or bytes for one
+            byte buffer), NumPy dtype and shape.
+        num_buffers: How many buffers `pack` returns.
+    """
+
+    signature: Any
+    packed: bool
+    as_bytes: bool
+    entries: tuple[tuple[int, int, int, np.dtype[Any], tuple[int, ...]], ...]
+    num_buffers: int
+
+    @classmethod
+    def of(cls, tree: Any) -> PackLayout:
+        """The layout of `tree`, whose leaves have `shape` and `dtype` (arrays, tracers,
+        `jax.ShapeDtypeStruct`s)."""
+        signature = _signature(tree)
+        shapes = signature[1]
+        if any(jax.dtypes.issubdtype(dtype, jax.dtypes.extended) for _, dtype in shapes):
+            return cls(signature, packed=False, as_bytes=False, entries=(), num_buffers=0)
+        dtypes = [np.dtype(dtype) for _, dtype in shapes]
+        sizes = [math.prod(shape) for shape, _ in shapes]
+        as_bytes = sum(n * d.itemsize for n, d in zip(sizes, dtypes, strict=True)) <= OutputPacker.SMALL_BYTES
+        if as_bytes:
+            # One byte buffer; leaves by decreasing itemsize, so every view is aligned.
+            keys = [np.dtype(np.uint8)] * len(shapes)
+            order = sorted(range(len(shapes)), key=lambda i: -dtypes[i].itemsize)
+            sizes = [n * d.itemsize for n, d in zip(sizes, dtypes, strict=True)]
+        else:
+            keys = dtypes
+            order = list(range(len(shapes)))
+        buffers: dict[np.dtype[Any], int] = {}  # buffer key -> elements so far
+        entries: list[Any] = [None] * len(shapes)
+        for i in order:
+            start = buffers.setdefault(keys[i], 0)
+            buffers[keys[i]] = start + sizes[i]
+            entries[i] = (list(buffers).index(keys[i]), start, start + sizes[i], dtypes[i], shapes[i][0])
+        return cls(signature, packed=True, as_bytes=as_bytes, entries=tuple(entries),
+                   num_buffers=max(1, len(buffers)))
+
+
 class OutputPacker:
     """Packs a jitted function's outputs into few buffers, fetched together.
 
@@ -208,79 +274,107 @@ class OutputPacker:
     (up to `SMALL_BYTES` in all) therefore travel as one uint8 buffer of
     their bytes. Larger ones travel as one flat buffer per dtype (usually two
     or three): XLA:CPU bitcasts large arrays to bytes slowly enough to cost
-    more than the extra buffers. `pack` runs inside the jitted function while
-    it is traced and records the outputs' structure, shapes and dtypes;
-    `unpack` views the fetched buffers as that tree of NumPy arrays
+    more than the extra buffers. The layout (`PackLayout`) is fixed when the
+    packer is built, from the outputs' shapes (`OutputPacker.of` takes them
+    from `jax.eval_shape`), and never changes: `pack`, inside the jitted
+    function, refuses any other structure, shape or dtype (at trace time), so
+    a cached trace can never meet another layout. Build one packer per jitted
+    function. `unpack` views the fetched buffers as the tree of NumPy arrays
     (writable and owned by the caller: each call fetches into fresh memory, as
     Gymnasium's own environments return fresh arrays). Trees with leaves that
     have no NumPy dtype (PRNG keys) are returned unpacked and fetched with `fetch`.
 
     >>> import jax.numpy as jnp
-    >>> packer = OutputPacker()
+    >>> x = jnp.arange(3, dtype=jnp.float32)
+    >>> packer = OutputPacker.of(lambda x: (x, x > 1), x)
     >>> fn = jax.jit(lambda x: packer.pack((x, x > 1)))
-    >>> packer.unpack(fn(jnp.arange(3, dtype=jnp.float32)))
+    >>> packer.unpack(fn(x))
     (array([0., 1., 2.], dtype=float32), array([False, False,  True]))
     """
 
     SMALL_BYTES = 32 * 1024
 
-    def __init__(self) -> None:
-        self._treedef: Any = None
-        # Per leaf: its buffer, start, stop (in elements, or bytes for one byte buffer), dtype and shape.
-        self._layout: list[tuple[int, int, int, np.dtype[Any], tuple[int, ...]]] = []
-        self._packed = False
-        self._as_bytes = False
+    __slots__ = ("layout",)
+    layout: PackLayout
+
+    def __init__(self, outputs: Any):
+        """Args:
+        outputs: A tree shaped like the outputs, e.g. `jax.ShapeDtypeStruct`s
+            from `jax.eval_shape`, or arrays.
+        """
+        object.__setattr__(self, "layout", PackLayout.of(outputs))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"OutputPacker is immutable; cannot set {name!r}.")
+
+    @classmethod
+    def of(cls, fn: Any, *args: Any) -> OutputPacker:
+        """The packer for `fn(*args)`'s outputs (shapes from `jax.eval_shape`, nothing runs)."""
+        return cls(jax.eval_shape(fn, *args))
 
     def pack(self, tree: Any) -> Any:
-        """Inside `jax.jit`: a tuple of 1-D buffers holding every leaf of `tree`."""
-        leaves, self._treedef = jax.tree_util.tree_flatten(tree)
-        self._packed = not any(jax.dtypes.issubdtype(x.dtype, jax.dtypes.extended) for x in leaves)
-        if not self._packed:
+        """Inside `jax.jit`: a tuple of 1-D buffers holding every leaf of `tree`.
+
+        Raises:
+            ValueError: If `tree` does not have the layout the packer was built for.
+        """
+        got = _signature(tree)
+        layout = self.layout
+        if got != layout.signature:
+            raise ValueError(ERR_PACK_LAYOUT.format(expected=layout.signature, got=got))
+        if not layout.packed:
             return tree
-        dtypes = [np.dtype(x.dtype) for x in leaves]
-        self._as_bytes = sum(x.size * d.itemsize for x, d in zip(leaves, dtypes, strict=True)) <= self.SMALL_BYTES
-        if self._as_bytes:
-            # One byte buffer; leaves by decreasing itemsize, so every view is aligned.
-            keys = [np.dtype(np.uint8)] * len(leaves)
-            order = sorted(range(len(leaves)), key=lambda i: -dtypes[i].itemsize)
-        else:
-            keys = dtypes
-            order = list(range(len(leaves)))
-        groups: dict[np.dtype[Any], list[Any]] = {}
-        sizes: dict[np.dtype[Any], int] = {}
-        layout: list[Any] = [None] * len(leaves)
-        for i in order:
-            leaf, key = leaves[i], keys[i]
-            if self._as_bytes:
-                leaf = _to_bytes(leaf, dtypes[i])
-            start = sizes.get(key, 0)
-            sizes[key] = start + leaf.size
-            groups.setdefault(key, []).append(jax.numpy.reshape(leaf, -1))
-            layout[i] = (list(groups).index(key), start, start + leaf.size, dtypes[i], tuple(leaves[i].shape))
-        self._layout = layout
-        if not groups:
+        leaves = jax.tree_util.tree_leaves(tree)
+        groups: list[list[Any]] = [[] for _ in range(layout.num_buffers)]
+        for i in sorted(range(len(leaves)), key=lambda i: (layout.entries[i][0], layout.entries[i][1])):
+            leaf = leaves[i]
+            if layout.as_bytes:
+                leaf = _to_bytes(leaf, layout.entries[i][3])
+            groups[layout.entries[i][0]].append(jax.numpy.reshape(leaf, -1))
+        if not leaves:
             return (jax.numpy.zeros((0,), jax.numpy.uint8),)
-        return tuple(jax.numpy.concatenate(group) for group in groups.values())
+        return tuple(jax.numpy.concatenate(group) for group in groups)
 
     def unpack(self, packed: Any) -> Any:
         """On the host: the tree `pack` was given, as NumPy arrays."""
-        if not self._packed:
+        layout = self.layout
+        treedef = layout.signature[0]
+        if not layout.packed:
             return fetch(packed)
         # One copy per buffer (a few per call), so the views below are writable
         # and the caller owns them; on an accelerator it is one transfer per buffer.
         host = [np.array(buffer) for buffer in packed]
-        if self._as_bytes:
-            return self._treedef.unflatten([
+        if layout.as_bytes:
+            return treedef.unflatten([
                 host[buffer][start:stop].view(dtype).reshape(shape)
-                for buffer, start, stop, dtype, shape in self._layout])
-        return self._treedef.unflatten([
-            host[buffer][start:stop].reshape(shape) for buffer, start, stop, _, shape in self._layout])
+                for buffer, start, stop, dtype, shape in layout.entries])
+        return treedef.unflatten([
+            host[buffer][start:stop].reshape(shape) for buffer, start, stop, _, shape in layout.entries])
 
 
 def _to_bytes(leaf: Any, dtype: np.dtype[Any]) -> Any:
     if dtype == np.bool_:
         return leaf.astype(jax.numpy.uint8)
     return jax.lax.bitcast_convert_type(leaf, jax.numpy.uint8)
+
+
+@dataclasses.dataclass(frozen=True)
+class StateLayout:
+    """Which leaves of a state are typed PRNG keys, and their implementations.
+
+    Attributes:
+        treedef: The state's treedef.
+        key_dtypes: Per leaf, its key dtype (e.g. ``key<fry>``), or None for data.
+    """
+
+    treedef: Any
+    key_dtypes: tuple[Any, ...]
+
+    @classmethod
+    def of(cls, tree: Any) -> StateLayout:
+        """The layout of `tree` (arrays, tracers or `jax.ShapeDtypeStruct`s)."""
+        leaves, treedef = jax.tree_util.tree_flatten(tree)
+        return cls(treedef, tuple(x.dtype if _is_key(x) else None for x in leaves))
 
 
 class RawKeys:
@@ -291,43 +385,89 @@ class RawKeys:
     2-core machine). The bridges therefore keep their state with every key
     replaced by its `jax.random.key_data`: `encode` runs at the end of each
     jitted function and `decode` at the start, and both are free inside XLA.
-    Which leaves are keys, and their implementations, is recorded by the
-    first `encode` (while tracing); later trees must have the same structure.
+    Which leaves are keys, and their implementations (`StateLayout`), is
+    fixed when the codec is built, from the state's shapes (`jax.eval_shape`);
+    a state of another structure is a `ValueError` at trace time.
 
-    >>> codec = RawKeys()
-    >>> raw = jax.jit(codec.encode)({"key": jax.random.key(0), "x": 1.0})
+    >>> state = {"key": jax.random.key(0), "x": 1.0}
+    >>> codec = RawKeys(jax.eval_shape(lambda: state))
+    >>> raw = jax.jit(codec.encode)(state)
     >>> raw["key"].dtype
     dtype('uint32')
     >>> codec.decode(raw)["key"].dtype
     key<fry>
     """
 
-    def __init__(self) -> None:
-        self._impls: list[Any] | None = None
+    __slots__ = ("_impls", "layout")
+    layout: StateLayout
+
+    def __init__(self, state: Any):
+        """Args:
+        state: A tree shaped like the state (`jax.ShapeDtypeStruct`s or arrays).
+        """
+        layout = StateLayout.of(state)
+        impls = tuple(None if d is None else jax.random.key_impl(jax.numpy.zeros((), d))
+                      for d in layout.key_dtypes)
+        object.__setattr__(self, "layout", layout)
+        object.__setattr__(self, "_impls", impls)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"RawKeys is immutable; cannot set {name!r}.")
 
     def encode(self, tree: Any) -> Any:
-        """`tree` with each typed key replaced by its key data."""
-        leaves, treedef = jax.tree_util.tree_flatten(tree)
-        impls = [jax.random.key_impl(x) if _is_key(x) else None for x in leaves]
-        if self._impls is None:
-            self._impls = impls
-        elif impls != self._impls:
-            raise ValueError("RawKeys.encode got a tree whose keys are not where the first one's were.")
-        return jax.tree_util.tree_unflatten(treedef, [
-            x if impl is None else jax.random.key_data(x) for x, impl in zip(leaves, impls, strict=True)])
+        """`tree` with each typed key replaced by its key data.
+
+        Raises:
+            ValueError: If `tree` does not have the layout the codec was built for.
+        """
+        got = StateLayout.of(tree)
+        if got != self.layout:
+            raise ValueError(ERR_STATE_LAYOUT.format(expected=self.layout, got=got))
+        leaves = jax.tree_util.tree_leaves(tree)
+        return self.layout.treedef.unflatten([
+            x if impl is None else jax.random.key_data(x) for x, impl in zip(leaves, self._impls, strict=True)])
 
     def decode(self, tree: Any) -> Any:
-        """The tree `encode` was given, typed keys restored."""
-        if self._impls is None:
-            return tree
+        """The tree `encode` was given, typed keys restored.
+
+        Raises:
+            ValueError: If `tree` is not an encoded state of the codec's layout.
+        """
         leaves, treedef = jax.tree_util.tree_flatten(tree)
-        return jax.tree_util.tree_unflatten(treedef, [
+        if treedef != self.layout.treedef or any(_is_key(x) for x in leaves):
+            raise ValueError(ERR_STATE_LAYOUT.format(expected=self.layout, got=StateLayout.of(tree)))
+        return treedef.unflatten([
             x if impl is None else jax.random.wrap_key_data(x, impl=impl)
             for x, impl in zip(leaves, self._impls, strict=True)])
 
 
 def _is_key(x: Any) -> bool:
     return hasattr(x, "dtype") and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
+
+
+def reset_state_shapes(env: Any, options: Any) -> Any:
+    """The shapes of `env.reset`'s state (nothing runs), for `RawKeys`."""
+    return jax.eval_shape(lambda: env.reset(jax.random.key(0), options=options)[0])
+
+
+def jit_packed(fn: Any, *example_args: Any, donate_argnums: tuple[int, ...] = ()) -> tuple[Any, OutputPacker]:
+    """`jax.jit` of `fn`, which returns `(carry, outputs)`, with `outputs` packed.
+
+    The packer is built for this function alone, from the shapes of `fn(*example_args)`
+    (nothing runs). `fn` is traced once for them, and that trace is reused when
+    the jitted function is first called with arguments shaped like `example_args`.
+
+    Returns:
+        The jitted function, returning `(carry, buffers)`, and its packer.
+    """
+    inner = jax.jit(fn)
+    packer = OutputPacker(inner.eval_shape(*example_args)[1])
+
+    def packed(*args: Any) -> Any:
+        carry, outputs = inner(*args)
+        return carry, packer.pack(outputs)
+
+    return jax.jit(packed, donate_argnums=donate_argnums), packer
 
 
 def jit_single_step(env: Any, raw_keys: RawKeys) -> Any:

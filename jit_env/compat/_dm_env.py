@@ -170,7 +170,7 @@ class ToDeepmindEnv(dm_env.Environment):
         self._check_action = _checks.ActionCheck(env_spec.actions)
 
         # The state crosses the jit boundary with raw key data (see `_checks.RawKeys`).
-        keys = _checks.RawKeys()
+        keys = _checks.RawKeys(_checks.reset_state_shapes(env, options))
 
         def reset(key: jax.Array, options: Any) -> Any:
             key, reset_key = jax.random.split(key)

@@ -253,7 +253,7 @@ class ToGymnasium(gymnasium.Env[Any, Any]):
             env.action_spec(), dtypes=act_layout.dtypes, structure=act_layout.space_treedef)
 
         # The state crosses the jit boundary with raw key data (see `_checks.RawKeys`).
-        keys = _checks.RawKeys()
+        keys = _checks.RawKeys(_checks.reset_state_shapes(env, options))
 
         def reset(seed: jax.Array, options: Any) -> Any:
             state, ts = env.reset(jax.random.key(seed), options=options)

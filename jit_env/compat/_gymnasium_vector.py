@@ -134,8 +134,10 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
             final = extras.pop(final_key, None)
             return extras, final
 
-        reset_out, masked_out, step_out = (_checks.OutputPacker() for _ in range(3))
-        raw_keys = _checks.RawKeys()
+        # The state's layout and each function's output layout are fixed here, from shapes.
+        shape = jax.ShapeDtypeStruct
+        seed_shape = shape((), np.uint32)
+        raw_keys = _checks.RawKeys(jax.eval_shape(lambda: batched.reset(jax.random.key(0), options=options)[0]))
         encode, decode = raw_keys.encode, raw_keys.decode
 
         def reset_any(seed: jax.Array, options: Any) -> Any:
@@ -147,12 +149,12 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
         def reset(seed: jax.Array, options: Any) -> Any:
             state, ts = reset_any(seed, options)
             extras, _ = split_extras(ts.extras)
-            return encode(state), reset_out.pack((ts.observation, extras))
+            return encode(state), (ts.observation, extras)
 
         def reset_masked(state: Any, seed: jax.Array, mask: jax.Array, options: Any) -> Any:
             fresh, ts = reset_any(seed, options)
             extras, _ = split_extras(ts.extras)
-            return encode(_common.select(mask, fresh, decode(state))), masked_out.pack((ts.observation, extras))
+            return encode(_common.select(mask, fresh, decode(state))), (ts.observation, extras)
 
         def step(state: Any, action: Any, rows: jax.Array | None) -> Any:
             state = decode(state)
@@ -170,14 +172,16 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
             out: tuple[Any, ...] = (ts.observation, ts.reward, terminated, truncated, extras)
             if same_step:
                 out = (*out, final)
-            return encode(new_state), step_out.pack(out)
+            return encode(new_state), out
 
         # The state's buffers are donated: each call reuses the last state's memory.
-        self._reset_fn = jax.jit(reset)
-        self._reset_masked_fn = jax.jit(reset_masked, donate_argnums=0)
-        self._step_fn = jax.jit(step, donate_argnums=0)
+        raw_state = jax.eval_shape(lambda: encode(batched.reset(jax.random.key(0), options=options)[0]))
+        action_shape = jax.eval_shape(batched.action_spec().generate_value)
+        self._reset_fn, self._reset_out = _checks.jit_packed(reset, seed_shape, options)
+        self._reset_masked_fn, self._masked_out = _checks.jit_packed(
+            reset_masked, raw_state, seed_shape, shape((num_envs,), np.bool_), options, donate_argnums=(0,))
+        self._step_fn, self._step_out = _checks.jit_packed(step, raw_state, action_shape, None, donate_argnums=(0,))
         self._decode = decode
-        self._reset_out, self._masked_out, self._step_out = reset_out, masked_out, step_out
         # Static sizes of the NEXT_STEP restart batch: the smallest that holds every finished row runs.
         self._restart_sizes = sorted({min(4**i, num_envs) for i in range(7)} | {num_envs})
 

@@ -18,8 +18,6 @@ def test_checks__doctests_pass():
 
 @pytest.mark.parametrize("size", [3, 20_000])  # One byte buffer, then one buffer per dtype.
 def test_output_packer__round_trips_every_dtype_and_shape(size):
-    packer = _checks.OutputPacker()
-
     def outputs(x):
         return {
             "f32": x,
@@ -31,6 +29,7 @@ def test_output_packer__round_trips_every_dtype_and_shape(size):
         }
 
     x = jnp.arange(size, dtype=jnp.float32)
+    packer = _checks.OutputPacker(jax.eval_shape(outputs, x))
     packed = jax.jit(lambda x: packer.pack(outputs(x)))(x)
     expected = jax.device_get(outputs(x))
     assert len(packed) == (1 if size == 3 else 5)
@@ -43,7 +42,7 @@ def test_output_packer__round_trips_every_dtype_and_shape(size):
 
 
 def test_output_packer__returns_trees_with_keys_unpacked():
-    packer = _checks.OutputPacker()
+    packer = _checks.OutputPacker.of(lambda k: (k, jnp.ones(2)), jax.random.key(3))
     out = jax.jit(lambda k: packer.pack((k, jnp.ones(2))))(jax.random.key(3))
     key, ones = packer.unpack(out)
     assert jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
@@ -51,8 +50,8 @@ def test_output_packer__returns_trees_with_keys_unpacked():
 
 
 def test_raw_keys__round_trip_restores_typed_keys_of_each_impl():
-    codec = _checks.RawKeys()
     tree = {"k": jax.random.split(jax.random.key(0), 4), "r": jax.random.key(1, impl="rbg"), "x": jnp.ones(4)}
+    codec = _checks.RawKeys(jax.eval_shape(lambda: tree))
     raw = jax.jit(codec.encode)(tree)
     assert raw["k"].dtype == np.uint32 and raw["k"].shape == (4, 2)
     assert raw["r"].dtype == np.uint32
@@ -64,7 +63,53 @@ def test_raw_keys__round_trip_restores_typed_keys_of_each_impl():
 
 
 def test_raw_keys__rejects_a_tree_with_keys_elsewhere():
-    codec = _checks.RawKeys()
-    codec.encode({"k": jax.random.key(0), "x": jnp.ones(())})
-    with pytest.raises(ValueError, match="keys are not where"):
-        codec.encode({"k": jnp.ones(()), "x": jax.random.key(0)})
+    codec = _checks.RawKeys({"k": jax.random.key(0), "x": jnp.ones(())})
+    other = {"k": jnp.ones(()), "x": jax.random.key(0)}
+    with pytest.raises(ValueError) as error:
+        codec.encode(other)
+    assert str(error.value) == _checks.ERR_STATE_LAYOUT.format(
+        expected=codec.layout, got=_checks.StateLayout.of(other))
+    with pytest.raises(ValueError) as error:
+        jax.jit(codec.decode)(other)
+    assert str(error.value) == _checks.ERR_STATE_LAYOUT.format(
+        expected=codec.layout, got=_checks.StateLayout.of(jax.eval_shape(lambda: other)))
+
+
+def test_output_packer__layout_is_fixed_when_built_and_never_meets_another():
+    """The bug: one packer whose layout was set while tracing, used for shapes (3,), (5,), (3,).
+
+    The third call hit the cached trace of the first but unpacked with the layout of the
+    second (a reshape error, or garbage when the sizes agree).
+    """
+    three, five = jnp.arange(3, dtype=jnp.float32), jnp.arange(5, dtype=jnp.float32)
+    packer = _checks.OutputPacker(jax.eval_shape(lambda x: x * 2, three))
+    fn = jax.jit(lambda x: packer.pack(x * 2))
+    np.testing.assert_array_equal(packer.unpack(fn(three)), [0.0, 2.0, 4.0])
+    with pytest.raises(ValueError) as error:
+        fn(five)
+    assert str(error.value) == _checks.ERR_PACK_LAYOUT.format(
+        expected=packer.layout.signature, got=_checks.PackLayout.of(jax.eval_shape(lambda: five)).signature)
+    np.testing.assert_array_equal(packer.unpack(fn(three)), [0.0, 2.0, 4.0])
+
+
+def test_output_packer__one_packer_per_function_gives_each_shape_its_layout():
+    outputs = []
+    for size in (3, 5, 3):
+        x = jnp.arange(size, dtype=jnp.float32)
+        packer = _checks.OutputPacker.of(lambda x: (x * 2, x > 1), x)
+        fn = jax.jit(lambda x, packer=packer: packer.pack((x * 2, x > 1)))
+        outputs.append(packer.unpack(fn(x)))
+    for (doubled, above), size in zip(outputs, (3, 5, 3), strict=True):
+        np.testing.assert_array_equal(doubled, np.arange(size, dtype=np.float32) * 2)
+        np.testing.assert_array_equal(above, np.arange(size) > 1)
+
+
+def test_output_packer__and_raw_keys_are_immutable():
+    packer = _checks.OutputPacker.of(lambda: jnp.ones(3))
+    codec = _checks.RawKeys({"k": jax.random.key(0)})
+    with pytest.raises(AttributeError):
+        packer.layout = _checks.PackLayout.of(jnp.ones(5))  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        codec.layout = None  # type: ignore[misc]
+    assert packer.layout == _checks.PackLayout.of(jax.eval_shape(lambda: jnp.ones(3)))
+    assert hash(packer.layout) == hash(_checks.PackLayout.of(jnp.ones(3)))
