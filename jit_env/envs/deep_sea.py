@@ -2,13 +2,22 @@
 
 The agent starts at the top-left of a `size x size` grid and descends one row
 per step; each step it moves left or right. Which action means "right" is drawn
-at random per cell at reset (when `randomize_actions`), so the agent must
-explore. Moving right costs `move_cost / size`; moving right from the rightmost
-column (reachable only by always moving right) earns `goal_reward`. The
-episode terminates after `size` steps, when the agent leaves the bottom row.
+at random per cell once per environment, from `mapping_seed`, as bsuite does
+(when `randomize_actions`): the agent must explore to find the treasure, and
+the same actions find it again in every later episode. Moving right costs
+`move_cost / size`; moving right from the rightmost column (reachable only by
+always moving right) earns `goal_reward`. The episode terminates after `size`
+steps, when the agent leaves the bottom row.
 
 This version is deterministic (bsuite's default). Observation: float32
 `(size, size)`, one-hot of the agent's cell (all zeros after the last step).
+The mapping for a `mapping_seed` is bsuite's for the same `mapping_seed`
+(`numpy.random.RandomState(mapping_seed).binomial(1, 0.5, (size, size))`), so
+`DeepSea(size=n, mapping_seed=s)` steps exactly as bsuite's
+`DeepSea(size=n, mapping_seed=s)`.
+
+jit_env 0.1.5 redrew the mapping at every reset, so no fixed action sequence
+found the treasure twice.
 """
 
 from __future__ import annotations
@@ -17,12 +26,16 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jit_env import _core, _struct, specs
 from jit_env.envs import _common
 
 CELL_PIXELS = 20
 ERR_SIZE = "DeepSea needs a positive `size`, got {!r}."
+ERR_MAPPING_SEED = "DeepSea needs a `mapping_seed` in [0, 2**32), got {!r}."
+DEFAULT_MAPPING_SEED = 42
+"""The `mapping_seed` of `DeepSea()` and `make("DeepSea-v0")`: the one every bsuite deep_sea setting uses."""
 
 
 @_struct.dataclass
@@ -43,7 +56,8 @@ class State:
     """DeepSea's state: int32 position, the per-cell action mapping, key and `Params`.
 
     Attributes:
-        action_right: int32 `(size, size)`, the action that moves right in each cell.
+        action_right: int32 `(size, size)`, the action that moves right in each
+            cell: the environment's fixed mapping, the same in every episode.
     """
 
     key: jax.Array
@@ -59,28 +73,44 @@ class DeepSea(_core.Environment[State, jax.Array, jax.Array]):
     Reset `options`: None, a `Params`, or a dict of `Params` overrides; kept in
     `state.options`.
 
+    Attributes:
+        action_mapping: int32 `(size, size)` read-only NumPy array, the action
+            that moves right in each cell, drawn once from `mapping_seed`.
+
     >>> state, ts = DeepSea(size=4).reset(jax.random.key(0))
     >>> ts.observation.shape
     (4, 4)
     """
 
-    def __init__(self, size: int = 10, randomize_actions: bool = True):
+    def __init__(self, size: int = 10, randomize_actions: bool = True, *,
+                 mapping_seed: int = DEFAULT_MAPPING_SEED):
         """Args:
         size: Grid size and episode length.
-        randomize_actions: Draw the meaning of the actions per cell at reset;
-            if False, action 1 always moves right.
+        randomize_actions: Draw the meaning of the actions per cell (once, from
+            `mapping_seed`); if False, action 1 always moves right.
+        mapping_seed: Seed of the action mapping, fixed for the environment's
+            lifetime; the same seed gives bsuite's mapping.
 
         Raises:
-            ValueError: If `size` is not positive.
+            ValueError: If `size` is not positive or `mapping_seed` is not in [0, 2**32).
         """
         super().__init__()
         if size < 1:
             raise ValueError(ERR_SIZE.format(size))
+        if isinstance(mapping_seed, bool) or not isinstance(mapping_seed, (int, np.integer)) or not (
+                0 <= mapping_seed < 2**32):
+            raise ValueError(ERR_MAPPING_SEED.format(mapping_seed))
         self.size = size
         self.randomize_actions = randomize_actions
+        self.mapping_seed = int(mapping_seed)
+        drawn: np.ndarray = (np.random.RandomState(self.mapping_seed).binomial(1, 0.5, (size, size))
+                             if randomize_actions else np.ones((size, size)))
+        self.action_mapping = drawn.astype(np.int32)
+        self.action_mapping.flags.writeable = False
 
     def __repr__(self) -> str:
-        return f"DeepSea(size={self.size}, randomize_actions={self.randomize_actions})"
+        return (f"DeepSea(size={self.size}, randomize_actions={self.randomize_actions}, "
+                f"mapping_seed={self.mapping_seed})")
 
     def _observation(self, row: jax.Array, column: jax.Array) -> jax.Array:
         rows = jax.nn.one_hot(row, self.size, dtype=jnp.float32)
@@ -91,12 +121,8 @@ class DeepSea(_core.Environment[State, jax.Array, jax.Array]):
         self, key: jax.Array, *, options: _core.EnvOptions = None
     ) -> tuple[State, _core.TimeStep[jax.Array]]:
         params = _common.resolve_params(str(self), Params, options)
-        key, draw = _common.split_key(key)
-        shape = (self.size, self.size)
-        if self.randomize_actions:
-            action_right = jax.random.bernoulli(draw, 0.5, shape).astype(jnp.int32)
-        else:
-            action_right = jnp.ones(shape, jnp.int32)
+        key, _ = _common.split_key(key)
+        action_right = jnp.asarray(self.action_mapping)
         zero = jnp.zeros((), jnp.int32)
         state = State(key=key, row=zero, column=zero, action_right=action_right, options=params)
         return state, _core.restart(self._observation(zero, zero))

@@ -197,8 +197,7 @@ def _deep_sea(size=10, randomize_actions=True):
     """Returns the env and a jitted `(keys, mode, random_actions, options) -> (first, action_right, trajectory)`.
 
     `options` is a `{"move_cost": ..., "goal_reward": ...}` dict of reset overrides.
-    Seeds go through `lax.map`, not `vmap`: a vmapped `(size, size)` Bernoulli
-    draw takes XLA:CPU about three times as long to compile.
+    Seeds go through `lax.map`, as they did when the mapping was drawn per reset.
     """
     env = deep_sea.DeepSea(size=size, randomize_actions=randomize_actions)
 
@@ -319,17 +318,71 @@ def test_deep_sea__observation_is_one_hot_of_the_position():
     np.testing.assert_array_equal(obs[:, -1], 0.0)
 
 
-def test_deep_sea__action_mapping_is_randomized_per_cell_and_seed():
-    _, (_, action_right, traj) = _deep_sea_rollout(OPTIMAL)
-    assert action_right.dtype == np.int32
+def test_deep_sea__action_mapping_is_fixed_per_environment_and_drawn_per_mapping_seed():
+    # Before 0.1.6 (jit_env 0.1.5) this test expected a new map per reset key; bsuite fixes
+    # the map per environment, and so does DeepSea now: every reset key sees the same map.
+    env, (_, action_right, traj) = _deep_sea_rollout(OPTIMAL)
+    assert action_right.dtype == np.int32 and env.mapping_seed == deep_sea.DEFAULT_MAPPING_SEED == 42
+    np.testing.assert_array_equal(action_right, np.broadcast_to(env.action_mapping, action_right.shape))
     assert set(np.unique(action_right).tolist()) == {0, 1}
-    # Fair coin per cell: 3200 draws.
-    assert 0.45 < action_right.mean() < 0.55
-    # Each seed draws its own map, and every cell takes both values across seeds.
-    assert len({m.tobytes() for m in action_right}) == NUM_SEEDS
-    assert np.all(action_right.min(axis=0) == 0) and np.all(action_right.max(axis=0) == 1)
-    # So the optimal actions are not a fixed action sequence.
-    assert len({a.tobytes() for a in traj["action"]}) > 1
+    # So the optimal actions are one fixed action sequence, the same in every episode.
+    assert len({a.tobytes() for a in traj["action"]}) == 1
+    # Each mapping seed draws its own map: a fair coin per cell.
+    maps = np.stack([deep_sea.DeepSea(size=10, mapping_seed=seed).action_mapping for seed in range(32)])
+    assert len({m.tobytes() for m in maps}) == 32
+    assert 0.45 < maps.mean() < 0.55
+    assert np.all(maps.min(axis=0) == 0) and np.all(maps.max(axis=0) == 1)
+    np.testing.assert_array_equal(deep_sea.DeepSea(size=10, mapping_seed=7).action_mapping, maps[7])
+    assert not env.action_mapping.flags.writeable
+
+
+def test_deep_sea__replaying_the_optimal_actions_finds_the_treasure_in_every_episode():
+    env = jit_env.make("DeepSea-v0")
+    size = env.size
+    state, _ = env.reset(jax.random.key(0))
+    # What an agent learns in its first episode: the action that went right in each diagonal cell.
+    learned = jnp.asarray(np.asarray(state.action_right)[np.arange(size), np.arange(size)])
+
+    @jax.jit
+    def replay(key):
+        state, _ = env.reset(key)
+        final, timesteps = jax.lax.scan(lambda s, a: env.step(s, a), state, learned)
+        return final.column, timesteps
+
+    defaults = deep_sea.Params()
+    for episode in range(20):
+        column, timesteps = replay(jax.random.key(1000 + episode))
+        assert int(column) == size - 1, episode
+        _assert_rewards(np.asarray(timesteps.reward), _deep_sea_optimal_rewards(size, defaults.move_cost,
+                                                                                defaults.goal_reward))
+        assert int(timesteps.step_type[-1]) == jit_env.StepType.LAST
+
+
+@pytest.mark.parametrize(("size", "mapping_seed"), [(10, 42), (5, 0), (12, 7)])
+def test_deep_sea__steps_like_bsuite_deep_sea(size, mapping_seed):
+    bsuite_deep_sea = pytest.importorskip("bsuite.environments.deep_sea")
+    reference = bsuite_deep_sea.DeepSea(size=size, mapping_seed=mapping_seed)
+    env = deep_sea.DeepSea(size=size, mapping_seed=mapping_seed)
+    np.testing.assert_array_equal(env.action_mapping, reference._action_mapping)
+    step = jax.jit(env.step)
+    rng = np.random.default_rng(mapping_seed)
+    for episode in range(6):
+        state, first = env.reset(jax.random.key(episode))
+        expected = reference.reset()
+        np.testing.assert_array_equal(np.asarray(first.observation), expected.observation)
+        assert int(first.step_type) == int(expected.step_type)
+        # Episode 0 follows the treasure path, the others act at random.
+        for row in range(size):
+            action = (int(env.action_mapping[row, int(state.column)]) if episode == 0
+                      else int(rng.integers(0, 2)))
+            state, timestep = step(state, jnp.int32(action))
+            expected = reference.step(action)
+            assert int(timestep.step_type) == int(expected.step_type), (episode, row)
+            np.testing.assert_array_equal(np.asarray(timestep.observation), expected.observation)
+            np.testing.assert_allclose(float(timestep.reward), expected.reward, rtol=0, atol=1e-6)
+            assert float(timestep.discount) == expected.discount
+        if episode == 0:
+            assert reference._denoised_return == 1.0
 
 
 def test_deep_sea__without_randomization_action_one_moves_right():
