@@ -1,7 +1,10 @@
 """A registry of environments by versioned id: `make`, `register`, `registered_envs`.
 
 The built-in environments are registered when this module is imported (nothing
-is built or run on the device until `make` is called).
+is built or run on the device until `make` is called). Every gymnax environment
+is available as ``"gymnax/<gymnax id>"`` (through `compat.FromGymnax`) when gymnax
+is installed; its ids are kept here as a static list, so that listing them
+never imports gymnax.
 
 >>> import jit_env
 >>> env = jit_env.make("CartPole-v1")
@@ -13,8 +16,11 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import importlib
+import importlib.util
 import re
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +35,18 @@ ERR_ALREADY_REGISTERED = (
 ERR_BAD_ID = "Environment ids look like 'Name-v<version>' (e.g. 'CartPole-v1'), got {!r}."
 ERR_ENTRY_POINT = "`entry_point` must be a callable or a 'module:attr' string, got {!r}."
 ERR_NOT_AN_ENV = "The entry point of {!r} returned {!r}, not a jit_env.Environment."
+
+GYMNAX_PREFIX = "gymnax/"
+GYMNAX_IDS = (
+    "CartPole-v1", "Pendulum-v1", "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0",
+    "Asterix-MinAtar", "Breakout-MinAtar", "Freeway-MinAtar", "Seaquest-MinAtar",
+    "SpaceInvaders-MinAtar", "Catch-bsuite", "DeepSea-bsuite", "MemoryChain-bsuite",
+    "UmbrellaChain-bsuite", "DiscountingChain-bsuite", "MNISTBandit-bsuite",
+    "SimpleBandit-bsuite", "FourRooms-misc", "MetaMaze-misc", "PointRobot-misc",
+    "BernoulliBandit-misc", "GaussianBandit-misc", "Reacher-misc", "Swimmer-misc", "Pong-misc",
+    "FrozenLake-misc",
+)
+"""The ids of `gymnax.registered_envs` in gymnax 1.0.1, in its order (checked by a test)."""
 
 _ID_PATTERN = re.compile(r"^[A-Za-z][\w.\-]*-v\d+$")
 
@@ -91,13 +109,42 @@ def register(
     _REGISTRY[id] = EnvSpec(id=id, entry_point=entry_point, kwargs=dict(defaults))
 
 
+def _gymnax_installed() -> bool:
+    """Whether gymnax can be imported, without importing it."""
+    if "gymnax" in sys.modules:  # None there means "blocked", as if not installed.
+        return sys.modules["gymnax"] is not None
+    return importlib.util.find_spec("gymnax") is not None
+
+
+def _make_gymnax(name: str, *, params: Any = None, **env_kwargs: Any) -> _core.Environment[Any, Any, Any]:
+    """``gymnax.make(name, **env_kwargs)`` as a `compat.FromGymnax` (with `params` if given)."""
+    from jit_env import compat
+
+    module = compat._load("_gymnax", f"jit_env.make({GYMNAX_PREFIX + name!r})")
+    import gymnax
+
+    with module._gymnax_promotion():  # Some gymnax constructors compute with standard promotion.
+        gymnax_env, default_params = gymnax.make(name, **env_kwargs)
+        env: _core.Environment[Any, Any, Any] = module.FromGymnax(
+            gymnax_env, default_params if params is None else params)
+    return env
+
+
+def _gymnax_spec(id: str) -> EnvSpec | None:
+    name = id[len(GYMNAX_PREFIX):] if id.startswith(GYMNAX_PREFIX) else None
+    if name not in GYMNAX_IDS:
+        return None
+    return EnvSpec(id=id, entry_point=functools.partial(_make_gymnax, name), kwargs={})
+
+
 def registered_envs() -> list[str]:
-    """The registered ids, sorted.
+    """The registered ids, sorted; the ``"gymnax/..."`` ids only when gymnax is installed.
 
     >>> "CartPole-v1" in registered_envs()
     True
     """
-    return sorted(_REGISTRY)
+    gymnax_ids = [GYMNAX_PREFIX + name for name in GYMNAX_IDS] if _gymnax_installed() else []
+    return sorted([*_REGISTRY, *gymnax_ids])
 
 
 def spec(id: str) -> EnvSpec:
@@ -106,8 +153,11 @@ def spec(id: str) -> EnvSpec:
     Raises:
         ValueError: If `id` is not registered, naming close matches.
     """
+    gymnax_spec = _gymnax_spec(id) if isinstance(id, str) and id not in _REGISTRY else None
+    if gymnax_spec is not None:
+        return gymnax_spec
     if id not in _REGISTRY:
-        close = difflib.get_close_matches(str(id), list(_REGISTRY), n=3)
+        close = difflib.get_close_matches(str(id), registered_envs(), n=3)
         hint = HINT_CLOSE.format(", ".join(map(repr, close))) if close else ""
         raise ValueError(ERR_UNKNOWN_ID.format(id=id, hint=hint, ids=", ".join(registered_envs())))
     return _REGISTRY[id]
@@ -117,9 +167,12 @@ def make(id: str, **kwargs: Any) -> _core.Environment[Any, Any, Any]:
     """Builds the environment registered as `id`.
 
     Args:
-        id: A registered id, e.g. ``"CartPole-v1"``.
+        id: A registered id, e.g. ``"CartPole-v1"``, or ``"gymnax/<gymnax id>"``
+            (e.g. ``"gymnax/Breakout-MinAtar"``) for a gymnax environment.
         **kwargs: Override the registered defaults; ``max_episode_steps=None``
-            drops the time limit.
+            drops the time limit. For gymnax ids, ``params=`` replaces the
+            environment's default params and the other keyword arguments go to
+            ``gymnax.make``; gymnax's own ``max_steps_in_episode`` truncates.
 
     Returns:
         The environment, inside `TimeLimit` when it has a `max_episode_steps`.
@@ -127,6 +180,8 @@ def make(id: str, **kwargs: Any) -> _core.Environment[Any, Any, Any]:
     Raises:
         ValueError: If `id` is unknown (the message lists close matches) or the
             entry point does not return a `jit_env.Environment`.
+        ImportError: For a gymnax id when gymnax is not installed (the message
+            says ``pip install "jit_env[gymnax]"``).
 
     >>> make("CartPole-v1", max_episode_steps=50).max_episode_steps
     50

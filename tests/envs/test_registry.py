@@ -42,7 +42,7 @@ def test_make__unknown_id_names_close_matches():
     with pytest.raises(ValueError) as info:
         jit_env.make("CartPol-v1")
     assert str(info.value) == _registry.ERR_UNKNOWN_ID.format(
-        id="CartPol-v1", hint=_registry.HINT_CLOSE.format("'CartPole-v1'"),
+        id="CartPol-v1", hint=_registry.HINT_CLOSE.format("'CartPole-v1', 'gymnax/CartPole-v1'"),
         ids=", ".join(jit_env.registered_envs()))
 
 
