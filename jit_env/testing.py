@@ -310,6 +310,18 @@ def _select(mask: jax.Array, new: Any, old: Any) -> Any:
     return jax.tree_util.tree_map(pick, new, old)
 
 
+def _select_rows(mask: np.ndarray, new: Any, old: Any) -> Any:
+    """NumPy `_select`: `new` in the rows where `mask`, else `old`."""
+
+    def pick(x: Any, y: Any) -> Any:
+        x, y = np.asarray(x), np.asarray(y)
+        if x.ndim >= mask.ndim and x.shape[:mask.ndim] == mask.shape:
+            return np.where(mask.reshape(mask.shape + (1,) * (x.ndim - mask.ndim)), x, y)
+        return x if np.any(mask) else y
+
+    return jax.tree_util.tree_map(pick, new, old)
+
+
 def _reduce_trailing(x: np.ndarray, ndim: int, how: Callable[..., Any]) -> np.ndarray:
     """Reduces the axes of `x` past the first `ndim` (e.g. a vector discount per step)."""
     return np.asarray(how(x.reshape((*x.shape[:ndim], -1)), axis=-1)) if x.ndim > ndim else x
@@ -466,9 +478,10 @@ class _Checker:
                 if not np.all(np.asarray(leaf) == expected):
                     raise EnvCheckError("reset", ERR_RESET_VALUES.format(
                         field=field, got=np.asarray(leaf), expected=expected))
-        for field, spec in (("observation", self.env_specs.observations),
-                            ("reward", self.env_specs.rewards), ("discount", self.env_specs.discounts)):
-            _check_in_spec("reset", self.spec(spec), getattr(timestep, field), field, "reset")
+        # A FIRST time step's reward and discount are placeholders (0 and 1), which the reward
+        # and discount specs need not contain (MountainCar's rewards are all -1).
+        _check_in_spec("reset", self.spec(self.env_specs.observations), timestep.observation,
+                       "observation", "reset")
 
     def check_purity(self) -> None:
         first = self.call("purity", "reset", lambda: self.reset_fn(self.key))
@@ -522,6 +535,12 @@ class _Checker:
     def check_rollout(self) -> None:
         actions, timesteps = self.rollout
         specs_ = self.env_specs
+        step_types = np.asarray(timesteps.step_type)
+        # The restart after a LAST (next-step auto-reset) carries placeholders (reward 0,
+        # discount 1), as reset does: those rows are not held to the reward and discount specs.
+        after_last = np.concatenate([np.zeros_like(step_types[:1], bool),
+                                     step_types[:-1] == _core.StepType.LAST])
+        restarts = after_last & (step_types == _core.StepType.FIRST)
         for field, spec, values in (("sampled action", specs_.actions, actions),
                                     ("observation", specs_.observations, timesteps.observation),
                                     ("reward", specs_.rewards, timesteps.reward),
@@ -529,6 +548,8 @@ class _Checker:
             spec = self.spec(spec)
             for t in range(self.num_steps):
                 value = jax.tree_util.tree_map(lambda x, t=t: x[t], values)
+                if field in ("reward", "discount") and np.any(restarts[t]):
+                    value = _select_rows(restarts[t], jax.device_get(spec.generate_value()), value)
                 where = "the action spec's sample" if field == "sampled action" else f"step {t}"
                 _check_in_spec("rollout", spec, value, field.split()[-1], where)
 
@@ -723,8 +744,9 @@ def check_env(
     * ``structure``: `reset` and `step` return `(state, TimeStep)` with identical
       pytree structure, shapes and dtypes (`jax.eval_shape`), reward and
       discount arrays (not None) and a step_type of shape ``()`` or ``(N,)``.
-    * ``reset``: all FIRST, reward 0, discount 1, observation, reward and
-      discount inside their specs.
+    * ``reset``: all FIRST, reward 0, discount 1, observation inside its spec
+      (the reward and discount of a FIRST time step are placeholders, which
+      the reward and discount specs need not contain).
     * ``purity``: the same key gives the same reset, the same `(state, action)`
       the same step (called eagerly, twice), and the same rollout.
     * ``keys``: the state carries a key that is not the reset key (nor shared
@@ -732,7 +754,7 @@ def check_env(
       stores a new key.
     * ``rollout``: a `num_steps` random-action rollout in one jitted `lax.scan`
       (the checker resets after LAST unless the environment auto-resets) stays
-      inside the specs.
+      inside the specs (except the placeholders of a FIRST after a LAST).
     * ``step_types``: rewards and discounts are finite, discounts in [0, 1];
       FIRST only from reset or an auto-reset; MID never has discount 0 (a
       terminal state is LAST with discount 0, a truncation LAST with discount
