@@ -26,6 +26,7 @@ from jit_env.wrappers._observation import NormalizeObservation as NormalizeObser
 from jit_env.wrappers._observation import NormalizeObservationState as NormalizeObservationState
 from jit_env.wrappers._observation import TransformObservation as TransformObservation
 from jit_env.wrappers._reward import TransformReward as TransformReward
+from jit_env.wrappers._shard import Shard as Shard
 from jit_env.wrappers._stack import wrap as wrap
 from jit_env.wrappers._statistics import EPISODE as EPISODE
 from jit_env.wrappers._statistics import EpisodeStatistics as EpisodeStatistics
@@ -60,6 +61,7 @@ __all__ = [
     "NormalizeObservation",
     "NormalizeObservationState",
     "ResetMixin",
+    "Shard",
     "StopGradient",
     "Tile",
     "TileAutoReset",
