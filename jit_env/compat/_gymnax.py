@@ -3,7 +3,13 @@
 Specs come from the gymnax spaces. gymnax's own `step` auto-resets, so the
 bridge calls `step_env` and leaves resets to jit_env's wrappers. An episode
 that reaches `params.max_steps_in_episode` is a truncation (discount 1), a
-natural end a termination (discount 0).
+natural end a termination (discount 0), also when it comes on the very step
+that reaches the limit (docs/semantics.md's rule, as `TimeLimit` does).
+
+gymnax >= 1.0 keeps the time limit out of `step_env`'s `done` and says so
+with `is_truncated`. Older gymnax folded the limit into `done` and
+`is_terminal`; there the bridge asks `is_terminal` again with the limit lifted
+to tell a natural end at the limit from a plain truncation.
 """
 
 from __future__ import annotations
@@ -138,16 +144,22 @@ class FromGymnax(_core.Environment[GymnaxState, Any, Any]):
             return jnp.asarray(self._env.is_truncated(env_state, self._params))
         return jnp.asarray(env_state.time >= self._params.max_steps_in_episode)
 
+    def _natural_end(self, env_state: Any) -> jax.Array:
+        """Older gymnax's `is_terminal` with the time limit lifted: the natural end alone."""
+        unlimited = self._params.replace(max_steps_in_episode=np.iinfo(np.int32).max)
+        return jnp.asarray(self._env.is_terminal(env_state, unlimited))
+
     def step(self, state: GymnaxState, action: Any) -> Any:
         key, step_key = jax.random.split(state.key)
         with _gymnax_promotion():
             observation, env_state, reward, done, _ = self._env.step_env(
                 step_key, state.env_state, action, self._params)
             truncated = self._truncated(env_state)
-        if hasattr(self._env, "is_truncated"):
-            terminated = jnp.asarray(done)  # gymnax >= 1.0 keeps the time limit out of `done`.
-        else:
-            terminated = jnp.logical_and(done, jnp.logical_not(truncated))
+            if hasattr(self._env, "is_truncated"):
+                terminated = jnp.asarray(done)  # gymnax >= 1.0 keeps the time limit out of `done`.
+            else:  # Older gymnax: `done` includes the limit; a natural end at the limit still terminates.
+                terminated = jnp.logical_and(done, jnp.logical_or(
+                    jnp.logical_not(truncated), self._natural_end(env_state)))
         last = jnp.logical_or(terminated, truncated)
         step_type = jnp.where(last, _core.StepType.LAST, _core.StepType.MID).astype(jnp.int8)
         timestep = _core.TimeStep(

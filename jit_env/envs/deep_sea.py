@@ -16,8 +16,8 @@ The mapping for a `mapping_seed` is bsuite's for the same `mapping_seed`
 `DeepSea(size=n, mapping_seed=s)` steps exactly as bsuite's
 `DeepSea(size=n, mapping_seed=s)`.
 
-jit_env 0.1.5 redrew the mapping at every reset, so no fixed action sequence
-found the treasure twice.
+Earlier development versions redrew the mapping at every reset, so no fixed
+action sequence found the treasure twice.
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
 """FromGymnax steps in lockstep with gymnax itself and goes out through the bridges."""
 
+import dataclasses
+
 import gymnax
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -43,3 +46,77 @@ def test_from_gymnax__passes_check_environment_and_bridges():
     vec = compat.ToGymnasiumVector(env, 4, seed=0)
     vec.reset()
     assert vec.step(np.ones(4, np.int64))[0].shape == (4, 4)
+
+
+LIMIT = 5
+
+
+def _step_from(env, time, failing):
+    """One step of `env` (CartPole) from `time`, about to fall over or upright; (state before, time step)."""
+    state, _ = env.reset(jax.random.key(0))
+    env_state = state.env_state
+    theta, theta_dot = (0.2094, 2.0) if failing else (0.0, 0.0)  # 0.2094 + 0.02 * 2 > 12 degrees
+    env_state = env_state.replace(
+        theta=jnp.asarray(theta, env_state.theta.dtype), theta_dot=jnp.asarray(theta_dot, env_state.theta_dot.dtype),
+        time=jnp.asarray(time, env_state.time.dtype))
+    state = dataclasses.replace(state, env_state=env_state)
+    return state, jax.jit(env.step)(state, jnp.int32(1))[1]
+
+
+@pytest.mark.parametrize(("time", "failing", "discount"), [
+    (LIMIT - 1, True, 0.0),   # natural end exactly at the limit: a termination
+    (LIMIT - 1, False, 1.0),  # the limit alone: a truncation
+    (0, True, 0.0),           # natural end before the limit
+])
+def test_from_gymnax__natural_end_at_the_limit_stays_a_termination(time, failing, discount):
+    genv, params = gymnax.make("CartPole-v1")
+    params = params.replace(max_steps_in_episode=LIMIT)
+    env = compat.FromGymnax(genv, params)
+    state, ts = _step_from(env, time, failing)
+    assert int(ts.step_type) == jit_env.StepType.LAST and float(ts.discount) == discount
+    with jax.numpy_dtype_promotion("standard"):  # gymnax's own verdict on the same step
+        _, _, _, terminated, truncated, _ = genv.step(jax.random.key(1), state.env_state, 1, params)
+    assert bool(terminated) == (discount == 0.0)
+    assert bool(truncated) == (time == LIMIT - 1)
+
+
+class _LegacyGymnaxCartPole:
+    """gymnax's real CartPole, seen through the API of gymnax < 1.0.
+
+    Before 1.0, gymnax had no `is_truncated`: `step_env`'s `done` and
+    `is_terminal` included the time limit. This class drops `is_truncated` and
+    folds the limit back in; the dynamics are gymnax's own.
+    """
+
+    def __init__(self):
+        self._env, self.default_params = gymnax.make("CartPole-v1")
+        self.name = "LegacyCartPole"
+
+    def observation_space(self, params):
+        return self._env.observation_space(params)
+
+    def action_space(self, params):
+        return self._env.action_space(params)
+
+    def reset_env(self, key, params):
+        return self._env.reset_env(key, params)
+
+    def is_terminal(self, state, params):
+        return self._env.is_terminated(state, params) | (state.time >= params.max_steps_in_episode)
+
+    def step_env(self, key, state, action, params):
+        obs, state, reward, _, info = self._env.step_env(key, state, action, params)
+        return obs, state, reward, self.is_terminal(state, params), info
+
+
+@pytest.mark.parametrize(("time", "failing", "discount"), [
+    (LIMIT - 1, True, 0.0), (LIMIT - 1, False, 1.0), (0, True, 0.0), (1, False, None)])
+def test_from_gymnax__legacy_gymnax_natural_end_at_the_limit_stays_a_termination(time, failing, discount):
+    legacy = _LegacyGymnaxCartPole()
+    assert not hasattr(legacy, "is_truncated")
+    env = compat.FromGymnax(legacy, legacy.default_params.replace(max_steps_in_episode=LIMIT))
+    _, ts = _step_from(env, time, failing)
+    if discount is None:  # neither: the episode goes on
+        assert int(ts.step_type) == jit_env.StepType.MID and float(ts.discount) == 1.0
+    else:
+        assert int(ts.step_type) == jit_env.StepType.LAST and float(ts.discount) == discount
