@@ -400,6 +400,7 @@ class RawKeys:
 
     __slots__ = ("_impls", "layout")
     layout: StateLayout
+    _impls: tuple[Any, ...]
 
     def __init__(self, state: Any):
         """Args:
@@ -436,7 +437,7 @@ class RawKeys:
         leaves, treedef = jax.tree_util.tree_flatten(tree)
         if treedef != self.layout.treedef or any(_is_key(x) for x in leaves):
             raise ValueError(ERR_STATE_LAYOUT.format(expected=self.layout, got=StateLayout.of(tree)))
-        return treedef.unflatten([
+        return jax.tree_util.tree_unflatten(treedef, [
             x if impl is None else jax.random.wrap_key_data(x, impl=impl)
             for x, impl in zip(leaves, self._impls, strict=True)])
 

@@ -262,6 +262,8 @@ class ToGymnasium(gymnasium.Env[Any, Any]):
         self._decode = keys.decode
         self._reset_fn = jax.jit(reset)
         self._step_fn = _checks.jit_single_step(env, keys)
+        # Rendering op by op costs ~20x a jitted render: traced once, on the first frame.
+        self._render_fn = jax.jit(lambda state: env.render(keys.decode(state)))
 
     def __repr__(self) -> str:
         return f"ToGymnasium({self._env!r})"
@@ -339,7 +341,7 @@ class ToGymnasium(gymnasium.Env[Any, Any]):
             raise RuntimeError(ERR_NO_RENDER_MODE.format("ToGymnasium"))
         if self._state is None:
             raise RuntimeError(ERR_RENDER_BEFORE_RESET)
-        return np.asarray(jax.device_get(self._env.render(self.state))).astype(np.uint8, copy=False)
+        return np.asarray(jax.device_get(self._render_fn(self._state))).astype(np.uint8, copy=False)
 
     def close(self) -> None:
         """Closes the wrapped environment; later `reset`/`step` calls raise."""

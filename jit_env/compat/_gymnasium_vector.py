@@ -4,8 +4,7 @@ Each `step` is one jitted, vmapped call. It returns only what the user gets
 (observations, rewards, terminations, truncations, extras), packed into a few
 buffers (`_checks.OutputPacker`) that are viewed as the outputs on the host;
 the state never leaves the device and its buffers are donated to the next step.
-In NEXT_STEP mode the host passes the rows to restart, which it knows from the
-last step's outputs, so the step needs no conditional.
+Auto-reset is `jit_env.wrappers.TileAutoReset`'s, inside that one compiled step.
 """
 
 from __future__ import annotations
@@ -47,14 +46,17 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
     * ``SAME_STEP``: the step that ends an episode returns the new episode's
       first observation; the terminal observation is in `info["final_obs"]`
       (an object array, None where no episode ended, `info["_final_obs"]` the
-      mask) and the ending step's extras in `info["final_info"]`.
+      mask) and the ending step's extras in `info["final_info"]`, while the
+      top-level info of those sub-environments is the new episode's reset info.
     * ``DISABLED``: nothing resets by itself; call
-      `reset(options={"reset_mask": mask})` for the finished sub-environments.
+      `reset(options={"reset_mask": mask})` for the finished sub-environments
+      (the info then has entries, and True `_` masks, only for those).
 
-    ``SAME_STEP`` uses jit_env's `TileAutoReset`; the other two use `Tile`, and
-    in ``NEXT_STEP`` mode the host passes the rows that ended on the last step
-    to the jitted step, which restarts them exactly as
-    `TileAutoReset(mode="next_step")` does (same keys, same results).
+    ``NEXT_STEP`` and ``SAME_STEP`` run jit_env's own
+    `TileAutoReset(mode="next_step")` / `TileAutoReset(mode="same_step")`
+    inside the one jitted step (same keys, same results, bit for bit);
+    ``DISABLED`` runs `Tile`. The info is laid out as `SyncVectorEnv` lays it
+    out for the same sub-environments (`ToGymnasium`).
     """
 
     def __init__(
@@ -116,23 +118,19 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
             env.action_spec(), dtypes=act_layout.dtypes, batch=(num_envs,),
             structure=act_layout.space_treedef)
 
-        # NEXT_STEP resets are scheduled by the host, which already holds the
-        # last step's terminations and truncations: the jitted step restarts
-        # exactly those rows (in one of a few static batch sizes), so it needs
-        # no `lax.cond`, which XLA:CPU charges about 200 µs for at N=4096.
+        # Auto-reset is jit_env's own (`TileAutoReset`), inside the one jitted step.
         batched: _core.Environment[Any, Any, Any]
-        if mode == AutoresetMode.SAME_STEP:
-            batched = wrappers.TileAutoReset(env, num_envs, mode=wrappers.SAME_STEP)
-        else:
+        if mode == AutoresetMode.DISABLED:
             batched = wrappers.Tile(env, num_envs)
+        else:
+            core_mode = wrappers.SAME_STEP if mode == AutoresetMode.SAME_STEP else wrappers.NEXT_STEP
+            batched = wrappers.TileAutoReset(env, num_envs, mode=core_mode)
         self._batched = batched
         same_step = mode == AutoresetMode.SAME_STEP
         final_key = wrappers.FINAL_OBSERVATION
 
-        def split_extras(extras: Any) -> tuple[Any, Any]:
-            extras = dict(extras or {})
-            final = extras.pop(final_key, None)
-            return extras, final
+        def without_final(extras: Any) -> Any:
+            return {k: v for k, v in (extras or {}).items() if k != final_key}
 
         # The state's layout and each function's output layout are fixed here, from shapes.
         shape = jax.ShapeDtypeStruct
@@ -144,35 +142,38 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
             """A scalar seed: one key split over all; a `(num_envs,)` vector: a key each."""
             if seed.ndim == 0:
                 return batched.reset(jax.random.key(seed), options=options)
-            return jax.vmap(lambda s: env.reset(jax.random.key(s), options=options))(seed)
+            keys = jax.vmap(jax.random.key)(seed)
+            if isinstance(batched, wrappers.TileAutoReset):
+                return batched.reset_each(keys, options=options)
+            return jax.vmap(lambda k: env.reset(k, options=options))(keys)
 
         def reset(seed: jax.Array, options: Any) -> Any:
             state, ts = reset_any(seed, options)
-            extras, _ = split_extras(ts.extras)
-            return encode(state), (ts.observation, extras)
+            return encode(state), (ts.observation, without_final(ts.extras))
 
         def reset_masked(state: Any, seed: jax.Array, mask: jax.Array, options: Any) -> Any:
             fresh, ts = reset_any(seed, options)
-            extras, _ = split_extras(ts.extras)
-            return encode(_common.select(mask, fresh, decode(state))), (ts.observation, extras)
+            return encode(_common.select(mask, fresh, decode(state))), (ts.observation, without_final(ts.extras))
 
-        def step(state: Any, action: Any, rows: jax.Array | None) -> Any:
+        def step(state: Any, action: Any) -> Any:
             state = decode(state)
-            new_state, ts = batched.step(state, action)
-            if rows is not None:
-                # NEXT_STEP: restart the sub-environments that ended on the last
-                # step, from their own keys and options, as TileAutoReset does.
-                new_state, ts = _autoreset.reset_rows(
-                    lambda keys, options: _autoreset.reset_batch(env, keys, options), rows, state, (new_state, ts))
-            extras, final = split_extras(ts.extras)
+            reset_extras = None
+            if isinstance(batched, wrappers.TileAutoReset):
+                new_state, ts, reset_extras = _autoreset.step_with_reset_extras(batched, state, action)
+            else:
+                new_state, ts = batched.step(state, action)
+            extras = without_final(ts.extras)
             ended = ts.first() if same_step else ts.last()
             positive = ts.discount > 0
             terminated = ended & ~positive
             truncated = ended & positive
-            out: tuple[Any, ...] = (ts.observation, ts.reward, terminated, truncated, extras)
-            if same_step:
-                out = (*out, final)
-            return encode(new_state), out
+            if not same_step:
+                return encode(new_state), (ts.observation, ts.reward, terminated, truncated, extras)
+            # As SyncVectorEnv: where an episode ended, the info is the new episode's
+            # reset info, and the ending step's goes under "final_info".
+            info = _common.select(ended, without_final(reset_extras), extras)
+            final = ts.extras[final_key]
+            return encode(new_state), (ts.observation, ts.reward, terminated, truncated, info, final, extras)
 
         # The state's buffers are donated: each call reuses the last state's memory.
         raw_state = jax.eval_shape(lambda: encode(batched.reset(jax.random.key(0), options=options)[0]))
@@ -180,10 +181,11 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
         self._reset_fn, self._reset_out = _checks.jit_packed(reset, seed_shape, options)
         self._reset_masked_fn, self._masked_out = _checks.jit_packed(
             reset_masked, raw_state, seed_shape, shape((num_envs,), np.bool_), options, donate_argnums=(0,))
-        self._step_fn, self._step_out = _checks.jit_packed(step, raw_state, action_shape, None, donate_argnums=(0,))
+        self._step_fn, self._step_out = _checks.jit_packed(step, raw_state, action_shape, donate_argnums=(0,))
         self._decode = decode
+        # Rendering op by op costs ~20x a jitted render: traced once, on the first frame.
+        self._render_fn = jax.jit(lambda state: batched.render(decode(state)))
         # Static sizes of the NEXT_STEP restart batch: the smallest that holds every finished row runs.
-        self._restart_sizes = sorted({min(4**i, num_envs) for i in range(7)} | {num_envs})
 
     def __repr__(self) -> str:
         return f"ToGymnasiumVector({self._env!r}, num_envs={self.num_envs}, autoreset_mode={self._mode})"
@@ -259,16 +261,19 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
             self._state, out = self._reset_masked_fn(self._state, episode_seed, mask, env_options)
             self._finished &= ~mask
             observation, extras = self._masked_out.unpack(out)
-            # Sub-environments outside the mask keep their current observation.
+            # Sub-environments outside the mask keep their current observation,
+            # and only those in it have info entries (as SyncVectorEnv).
             observation = jax.tree_util.tree_map(
                 lambda new, old: np.where(mask.reshape(mask.shape + (1,) * (new.ndim - 1)), new, old),
                 observation, self._observation)
+            info = _vector_info(extras, self.num_envs, mask)
         else:
             self._state, out = self._reset_fn(episode_seed, env_options)
             self._finished[:] = False
             observation, extras = self._reset_out.unpack(out)
+            info = _vector_info(extras, self.num_envs)
         self._observation = observation
-        return self._obs_layout.to_space(observation, batched=True), _vector_info(extras, self.num_envs)
+        return self._obs_layout.to_space(observation, batched=True), info
 
     def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
         """Steps all sub-environments with one jitted, vmapped call.
@@ -284,7 +289,7 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
         if self._mode == AutoresetMode.DISABLED and self._finished.any():
             raise RuntimeError(ERR_NEEDS_RESET.format(np.flatnonzero(self._finished).tolist()))
         actions = self._check_action(actions)
-        self._state, out = self._step_fn(self._state, actions, self._restart_rows())
+        self._state, out = self._step_fn(self._state, actions)
         out = self._step_out.unpack(out)
         observation, reward, terminated, truncated, extras = out[:5]
         self._observation = observation
@@ -292,26 +297,12 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
         if self._mode == AutoresetMode.SAME_STEP:
             ended = terminated | truncated
             if ended.any():
-                info.update(self._final_info(ended, out[5], extras))
+                info.update(self._final_info(ended, out[5], out[6]))
         else:
             self._finished = terminated | truncated
         # Rewards as Gymnasium's own vector envs give them: float64 (lossless from float32).
         reward = reward.astype(np.float64)
         return self._obs_layout.to_space(observation, batched=True), reward, terminated, truncated, info
-
-    def _restart_rows(self) -> np.ndarray | None:
-        """NEXT_STEP: the sub-environments this step restarts, padded with `num_envs`.
-
-        The padding (dropped on the device) gives the rows one of a few static
-        sizes, so the step compiles once per size.
-        """
-        if self._mode != AutoresetMode.NEXT_STEP or not self._finished.any():
-            return None
-        (finished,) = np.nonzero(self._finished)
-        size = next(n for n in self._restart_sizes if n >= finished.size)
-        rows = np.full(size, self.num_envs, np.int32)
-        rows[:finished.size] = finished
-        return rows
 
     def _final_info(self, ended: np.ndarray, final: Any, extras: Any) -> dict[str, Any]:
         """Gymnasium's SAME_STEP entries: per-env terminal observations and infos."""
@@ -333,7 +324,7 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
             raise RuntimeError(_gymnasium.ERR_NO_RENDER_MODE.format("ToGymnasiumVector"))
         if self._state is None:
             raise RuntimeError(ERR_RENDER_BEFORE_RESET)
-        frames = self._batched.render(self.state)
+        frames = self._render_fn(self._state)
         return np.asarray(jax.device_get(frames)).astype(np.uint8, copy=False)
 
     def close_extras(self, **kwargs: Any) -> None:
@@ -356,12 +347,20 @@ def _index(tree: Any, i: int) -> Any:
 
 
 def _vector_info(extras: Any, num_envs: int, mask: np.ndarray | None = None) -> dict[str, Any]:
-    """Extras as a Gymnasium vector info: each entry with its `_name` mask."""
+    """Extras as `SyncVectorEnv` builds a vector info: each entry with its `_name` mask.
+
+    With `mask`, only those sub-environments have the entries: the others'
+    values are zeros and their `_name` masks False, as `SyncVectorEnv._add_info`
+    leaves them.
+    """
     info: dict[str, Any] = {}
     for name, value in (extras or {}).items():
         if isinstance(value, dict):
             info[name] = _vector_info(value, num_envs, mask)
-        else:
+        elif mask is None:
             info[name] = value
+        else:
+            info[name] = np.zeros_like(value)
+            info[name][mask] = value[mask]
         info[f"_{name}"] = np.ones(num_envs, bool) if mask is None else mask.copy()
     return info

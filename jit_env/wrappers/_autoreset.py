@@ -216,7 +216,29 @@ def reset_rows(fresh: Any, rows: jax.Array, source: Any, base: Any) -> Any:
     return jax.tree_util.tree_map(lambda old, row: old.at[rows].set(row, mode="drop"), base, new)
 
 
+def step_with_reset_extras(env: _BatchedAutoReset, state: Any, action: Any) -> Any:
+    """`env.step(state, action)` and, in same-step mode, the new episodes' own extras.
+
+    The same-step `TimeStep` keeps the ending step's extras (docs/semantics.md);
+    Gymnasium's ``SAME_STEP`` info needs those of the new episode's FIRST time
+    step as well, so `ToGymnasiumVector` steps through this function.
+
+    Returns:
+        `(state, timestep, reset_extras)`: what `env.step` returns, and in
+        same-step mode the extras of each row's new FIRST time step (meaningful
+        only where an episode ended, i.e. `timestep.first()`), else None.
+    """
+    return env._step_with_reset_extras(state, action)
+
+
 def reset_batch(env: _core.Environment[Any, Any, Any], keys: jax.Array, options: Any) -> Any:
+    """New episodes for a batch of keys, each with its own options (or all with None).
+
+    Args:
+        env: The unbatched environment.
+        keys: `(M,)` PRNG keys.
+        options: None, or options with a leading axis `M`.
+    """
     in_axes = None if options is None else 0
     return jax.vmap(lambda k, o: env.reset(k, options=o), in_axes=(0, in_axes))(keys, options)
 
@@ -286,6 +308,25 @@ class _BatchedAutoReset(_core.Wrapper[Any, Any, Any]):
 
     def reset(self, key: jax.Array, *, options: _core.EnvOptions = None) -> Any:
         state, timestep = self._batched.reset(key, options=options)
+        return self._start(state, timestep, self._pool_key(key), options)
+
+    def reset_each(self, keys: jax.Array, *, options: _core.EnvOptions = None) -> Any:
+        """`reset`, but sub-environment i starts as `env.reset(keys[i])` would.
+
+        Args:
+            keys: `(N,)` PRNG keys, one per sub-environment.
+            options: Reset options, split over sub-environments as `options_in_axes` says.
+
+        Returns:
+            The batched state and FIRST time step, as `reset` returns them. A
+            precomputed pool is drawn from `keys[0]`.
+        """
+        state, timestep = jax.vmap(
+            lambda k, o: self._env.reset(k, options=o), in_axes=(0, self._options_in_axes))(keys, options)
+        return self._start(state, timestep, keys[0], options)
+
+    def _start(self, state: Any, timestep: Any, pool_key: jax.Array, options: Any) -> Any:
+        """The wrapper's state and time step around freshly reset sub-environments."""
         timestep = _with_final(timestep, timestep.observation)
         if self.state_type is None:
             return state, timestep
@@ -293,7 +334,7 @@ class _BatchedAutoReset(_core.Wrapper[Any, Any, Any]):
         pool_state = pool_timestep = None
         if self.strategy == PRECOMPUTED:
             size = self.pool_size or num
-            pool_keys = jax.random.split(jax.random.fold_in(self._pool_key(key), _SALT_POOL), size)
+            pool_keys = jax.random.split(jax.random.fold_in(pool_key, _SALT_POOL), size)
             pool_options = options
             if self._options_in_axes is not None and options is not None:
                 pool_options = jax.tree_util.tree_map(lambda x: x[0], options)
@@ -377,12 +418,17 @@ class _BatchedAutoReset(_core.Wrapper[Any, Any, Any]):
         return jax.lax.cond(count > m, copy_overflow, lambda s, t: (s, t), state, timestep)
 
     def step(self, state: Any, action: Any) -> Any:
+        state, timestep, _ = self._step_with_reset_extras(state, action)
+        return state, timestep
+
+    def _step_with_reset_extras(self, state: Any, action: Any) -> Any:
+        """`step`, plus (same-step mode) the extras of the new episodes' FIRST time steps."""
         if self.state_type is None:
             return self._step_same(state, action, None)
         if self.mode == SAME_STEP:
-            inner, timestep = self._step_same(state.inner, action, state)
-            return _replace_inner(state, inner, timestep.last()), timestep
-        return self._step_next(state, action)
+            inner, timestep, reset_extras = self._step_same(state.inner, action, state)
+            return _replace_inner(state, inner, timestep.last()), timestep, reset_extras
+        return (*self._step_next(state, action), None)
 
     def _step_same(self, inner: Any, action: Any, wrapper: Any) -> Any:
         inner, stepped = self._batched.step(inner, action)
@@ -390,10 +436,10 @@ class _BatchedAutoReset(_core.Wrapper[Any, Any, Any]):
 
         def with_resets() -> Any:
             new_inner, first = self._restart_rows(done, inner, inner, stepped, wrapper)
-            return new_inner, _same_step_timestep(done, stepped, first)
+            return new_inner, _same_step_timestep(done, stepped, first), first.extras
 
         def without() -> Any:
-            return inner, _with_final(stepped, stepped.observation)
+            return inner, _with_final(stepped, stepped.observation), stepped.extras
 
         # Steps on which no episode ended (common with synchronised time limits)
         # pay for no reset at all.

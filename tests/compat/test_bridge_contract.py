@@ -211,3 +211,30 @@ def test_to_gymnasium__seed_positional_as_in_0_1_5():
     cls, _ = compat.make_gymnasium_wrapper()
     a, b = cls(_cartpole(), 7), cls(_cartpole(), seed=7)
     np.testing.assert_array_equal(a.reset()[0], b.reset()[0])
+
+
+@pytest.mark.parametrize("vector", [False, True])
+def test_gymnasium_bridges__render_is_jitted_once_and_equals_the_eager_render(vector):
+    counter = jit_env.testing.TraceCounter()
+    inner = _cartpole()
+
+    class CountedRender(jit_env.Wrapper):
+        def render(self, state):
+            return counter.wrap(inner.render)(state)
+
+    env = CountedRender(inner)
+    if vector:
+        bridge = compat.ToGymnasiumVector(env, NUM, render_mode="rgb_array")
+        eager_render = wrappers.TileAutoReset(inner, NUM, mode="next_step").render
+    else:
+        bridge = compat.ToGymnasium(env, render_mode="rgb_array")
+        eager_render = inner.render
+    bridge.reset(seed=0)
+    for step in range(3):
+        frame = bridge.render()
+        with jax.disable_jit():
+            eager = np.asarray(eager_render(bridge.state)).astype(np.uint8)
+        assert frame.dtype == np.uint8 and frame.shape == eager.shape
+        np.testing.assert_array_equal(frame, eager)
+        assert counter.count == 1, step  # Traced for the first frame, never again.
+        bridge.step(bridge.action_space.sample())

@@ -10,7 +10,7 @@ import pytest
 from gymnasium.vector import AutoresetMode
 
 import jit_env
-from jit_env import _core, compat
+from jit_env import compat
 from jit_env.compat import _checks, _gymnasium_vector
 
 NUM = 3
@@ -54,6 +54,68 @@ def test_to_gymnasium_vector__matches_sync_vector_env(mode):
                 np.testing.assert_array_equal(obs_a, obs_b)
 
 
+def _assert_info_equal(got, want, path="info"):
+    """Key by key: the same keys, `_` masks, dtypes and values as SyncVectorEnv's."""
+    assert set(got) == set(want), (path, sorted(got), sorted(want))
+    for key, expected in want.items():
+        value = got[key]
+        where = f"{path}[{key!r}]"
+        if isinstance(expected, dict):
+            assert isinstance(value, dict), where
+            _assert_info_equal(value, expected, where)
+        elif expected.dtype == object:
+            assert value.dtype == object and value.shape == expected.shape, where
+            for a, b in zip(value, expected, strict=True):
+                assert (a is None) == (b is None), where
+                if b is not None:
+                    np.testing.assert_array_equal(a, b, err_msg=where)
+                    assert a.dtype == b.dtype, where
+        else:
+            assert value.dtype == expected.dtype and value.shape == expected.shape, where
+            np.testing.assert_array_equal(value, expected, err_msg=where)
+
+
+@pytest.mark.parametrize("mode", list(AutoresetMode))
+def test_to_gymnasium_vector__info_is_sync_vector_envs_for_the_same_sub_envs(mode):
+    """Info dicts (structure, masks, values) equal SyncVectorEnv's over ToGymnasium sub-envs.
+
+    The sub-environments start deterministically (reset_bound 0), so both run the same
+    episodes; a short time limit and random actions end episodes often (terminations
+    and truncations), and EpisodeStatistics gives every step and reset a nested info.
+    """
+    num = 4
+    env = jit_env.wrappers.EpisodeStatistics(
+        jit_env.wrappers.TimeLimit(jit_env.make("CartPole-v1"), max_episode_steps=12))
+    options = {"reset_bound": 0.0}
+    ours = compat.ToGymnasiumVector(env, num, autoreset_mode=mode, options=options)
+    ref = gymnasium.vector.SyncVectorEnv(
+        [lambda: compat.ToGymnasium(env, options=options) for _ in range(num)], autoreset_mode=mode)
+    got, want = ours.reset(seed=0), ref.reset(seed=0)
+    np.testing.assert_array_equal(got[0], want[0])
+    _assert_info_equal(got[1], want[1])
+    rng = np.random.default_rng(0)
+    ends = {"terminated": 0, "truncated": 0, "masked resets": 0}
+    for _ in range(300):
+        actions = rng.integers(0, 2, num).astype(np.int64)
+        got, want = ours.step(actions), ref.step(actions)
+        for a, b in zip(got[:4], want[:4], strict=True):
+            np.testing.assert_array_equal(a, b)
+            assert a.dtype == b.dtype
+        _assert_info_equal(got[4], want[4])
+        ends["terminated"] += int(want[2].sum())
+        ends["truncated"] += int(want[3].sum())
+        ended = want[2] | want[3]
+        if mode == AutoresetMode.DISABLED and ended.any():
+            got, want = ours.reset(options={"reset_mask": ended}), ref.reset(options={"reset_mask": ended.copy()})
+            np.testing.assert_array_equal(got[0], want[0])
+            _assert_info_equal(got[1], want[1])
+            np.testing.assert_array_equal(got[1]["_episode"], ended)
+            ends["masked resets"] += int(not ended.all())
+    assert ends["terminated"] >= 10 and ends["truncated"] >= 30, ends
+    if mode == AutoresetMode.DISABLED:
+        assert ends["masked resets"] >= 5, ends
+
+
 def test_to_gymnasium_vector__disabled_needs_masked_reset():
     env = compat.ToGymnasiumVector(_single(), NUM, autoreset_mode=AutoresetMode.DISABLED)
     env.reset(seed=0)
@@ -81,52 +143,56 @@ def test_to_gymnasium_vector__errors():
     assert str(info.value) == _checks.ERR_CLOSED.format(bridge="ToGymnasiumVector", call="reset")
 
 
-def test_to_gymnasium_vector__no_retrace_over_1000_steps():
+@pytest.mark.parametrize("mode", list(AutoresetMode))
+def test_to_gymnasium_vector__one_step_trace_in_every_mode_over_2000_steps(mode):
     counter = jit_env.testing.TraceCounter()
-    inner = jit_env.make("CartPole-v1")
+    inner = jit_env.wrappers.TimeLimit(jit_env.make("CartPole-v1"), max_episode_steps=7)
 
     class Counted(jit_env.Wrapper):
         def step(self, state, action):
             return counter.wrap(inner.step)(state, action)
 
-    env = compat.ToGymnasiumVector(Counted(inner), 8, seed=0)
+    env = compat.ToGymnasiumVector(Counted(inner), 8, seed=0, autoreset_mode=mode)
     env.reset()
     rng = np.random.default_rng(0)
-    for _ in range(1000):
-        env.step(rng.integers(0, 2, 8))
-    # One trace per static restart-batch size: none, 1, 4 and 8 finished rows.
-    assert counter.count == 4
-    for _ in range(1000):
-        env.step(rng.integers(0, 2, 8))
-    assert counter.count == 4
+    ended = 0
+    for _ in range(2000):
+        _, _, terminated, truncated, _ = env.step(rng.integers(0, 2, 8))
+        ended += int((terminated | truncated).sum())
+        if mode == AutoresetMode.DISABLED and (terminated | truncated).any():
+            env.reset(options={"reset_mask": terminated | truncated})
+    assert ended > 1000  # Every number of finished rows has come up.
+    # One trace of the step, at construction (its output layout), reused by every call.
+    assert counter.count == 1
 
 
-@pytest.mark.parametrize("num_finished", [0, 1, 3, 4, 5, 8])
-def test_to_gymnasium_vector__next_step_restarts_exactly_the_finished_rows(num_finished):
-    """The host-scheduled restart equals TileAutoReset(mode="next_step"), bit for bit."""
-    env = jit_env.make("CartPole-v1")
-    bridge = compat.ToGymnasiumVector(env, 8, seed=1)
+@pytest.mark.parametrize("mode", ["next_step", "same_step"])
+def test_to_gymnasium_vector__steps_bit_identical_to_tile_auto_reset(mode):
+    """The bridge's auto-reset is TileAutoReset's: outputs and states equal, bit for bit."""
+    env = jit_env.wrappers.TimeLimit(jit_env.make("CartPole-v1"), max_episode_steps=9)
+    gym_mode = AutoresetMode.SAME_STEP if mode == "same_step" else AutoresetMode.NEXT_STEP
+    bridge = compat.ToGymnasiumVector(env, 8, seed=1, autoreset_mode=gym_mode)
+    reference = jit_env.wrappers.TileAutoReset(env, 8, mode=mode)
     bridge.reset(seed=5)
-    reference = jit_env.wrappers.TileAutoReset(env, 8, mode="next_step")
-    # Pretend the last step ended these rows.
-    finished = np.zeros(8, bool)
-    finished[np.random.default_rng(num_finished).permutation(8)[:num_finished]] = True
-    bridge._finished = finished
     # A copy: the bridge donates its state's buffers to its next step.
-    inner = jax.tree_util.tree_map(lambda x: x.copy(), bridge.state)
-    ref_state = jit_env.wrappers.BatchedAutoResetState(inner=inner, needs_reset=jnp.asarray(finished))
-    actions = np.arange(8) % 2
-    obs, reward, terminated, truncated, _ = bridge.step(actions)
-    ref_state, ts = jax.jit(reference.step)(ref_state, jnp.asarray(actions, jnp.int32))
-    np.testing.assert_array_equal(obs, ts.observation)
-    np.testing.assert_array_equal(reward, ts.reward)
-    np.testing.assert_array_equal(terminated | truncated, ts.last())
-    assert reward[finished].tolist() == [0.0] * num_finished
-    chex.assert_trees_all_equal(
-        jax.random.key_data(_core.state_key(bridge.state)), jax.random.key_data(_core.state_key(ref_state)))
-    chex.assert_trees_all_equal(
-        jax.tree_util.tree_map(np.asarray, _strip_keys(bridge.state)),
-        jax.tree_util.tree_map(np.asarray, _strip_keys(ref_state.inner)))
+    ref_state = jax.tree_util.tree_map(lambda x: x.copy(), bridge.state)
+    ref_step = jax.jit(reference.step)
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        actions = rng.integers(0, 2, 8)
+        obs, reward, terminated, truncated, info = bridge.step(actions)
+        ref_state, ts = ref_step(ref_state, jnp.asarray(actions, jnp.int32))
+        np.testing.assert_array_equal(obs, ts.observation)
+        np.testing.assert_array_equal(reward, ts.reward)
+        ended = ts.first() if mode == "same_step" else ts.last()
+        np.testing.assert_array_equal(terminated, ended & (ts.discount == 0))
+        np.testing.assert_array_equal(truncated, ended & (ts.discount > 0))
+        if mode == "same_step" and ended.any():
+            for i in np.flatnonzero(ended):
+                np.testing.assert_array_equal(info["final_obs"][i], ts.extras["final_observation"][i])
+        chex.assert_trees_all_equal(
+            jax.tree_util.tree_map(np.asarray, _strip_keys(bridge.state)),
+            jax.tree_util.tree_map(np.asarray, _strip_keys(ref_state)))
 
 
 def _strip_keys(state):
