@@ -63,6 +63,15 @@ def test_check_env__passes_every_built_in_batched_with_auto_reset(env_id):
     testing.check_env(wrappers.wrap(jit_env.make(env_id), num_envs=2, jit=False), num_steps=STEPS)
 
 
+def test_check_env__does_not_hold_first_placeholders_to_the_reward_spec():
+    # MountainCar's rewards are all -1 (its reward spec is [-1, -1]); a FIRST carries reward 0,
+    # at reset and after each LAST in next-step mode. Before: "reward returned by reset is
+    # outside its spec".
+    env = jit_env.make("MountainCar-v0", max_episode_steps=4)
+    testing.check_env(env, num_steps=STEPS)
+    testing.check_env(wrappers.wrap(env, num_envs=2, mode=wrappers.NEXT_STEP), num_steps=STEPS)
+
+
 def test_check_env__rejects_bad_arguments():
     with pytest.raises(ValueError, match=testing.ERR_POSITIVE.format("num_steps", 0)):
         testing.check_env(testing.FakeEnv(), num_steps=0)
