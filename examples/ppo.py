@@ -18,6 +18,12 @@ same-step mode. Two things in the rollout come straight from jit_env's contract
 * the logged returns are ``extras["episode"]["return"]`` where
   ``extras["episode"]["done"]``: the totals of the episodes that ended.
 
+Advantages are not normalised per minibatch (a common PPO default): with correct
+truncation bootstrapping, once the policy balances the pole to the time limit
+the advantages are close to zero, and normalising them to unit variance turns
+that noise into full-size policy steps: in our runs the policy then fell back
+after reaching 500 on some seeds. Ten epochs per rollout keep learning fast.
+
 Training is one `jax.jit` of a `lax.scan` over updates; the learning curve
 (env steps against the mean return of the episodes that ended in each update)
 comes back at the end and is printed, and written with ``--out``. After
@@ -51,7 +57,7 @@ class Config:
     num_envs: int = 16
     num_steps: int = 128  # Rollout length per update, per environment.
     num_updates: int = 244
-    epochs: int = 4
+    epochs: int = 10
     num_minibatches: int = 4
     learning_rate: float = 3e-4
     gamma: float = 0.99
@@ -61,6 +67,7 @@ class Config:
     value_coef: float = 0.5
     max_grad_norm: float = 0.5
     hidden: int = 64
+    normalize_advantages: bool = False  # See the module docstring.
 
 
 class Transition(NamedTuple):
@@ -115,7 +122,10 @@ def make_train(config: Config) -> tuple[Any, jit_env.Environment[Any, Any, Any]]
         log_probs = jax.nn.log_softmax(logits)
         log_prob = jnp.take_along_axis(log_probs, batch.action[:, None], axis=-1)[:, 0]
         ratio = jnp.exp(log_prob - batch.log_prob)
-        adv = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+        if config.normalize_advantages:
+            adv = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+        else:
+            adv = advantages
         actor_loss = -jnp.minimum(ratio * adv,
                                   jnp.clip(ratio, 1 - config.clip_eps, 1 + config.clip_eps) * adv).mean()
         value_loss = 0.5 * jnp.square(values - targets).mean()
