@@ -149,7 +149,8 @@ def run(
             is not positive.
         ImportError: If `gif` is given and Pillow is missing.
 
-    >>> result = run("Catch-v0", num_envs=4, steps=20, chunk=10, progress=False, out=open(os.devnull, "w"))
+    >>> import io
+    >>> result = run("Catch-v0", num_envs=4, steps=20, chunk=10, progress=False, out=io.StringIO())
     >>> result.episodes, result.mean_length
     (8, 9.0)
     """

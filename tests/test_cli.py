@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import os
 import subprocess
 import sys
@@ -164,3 +165,8 @@ def test_main__bench_prints_ratios_beside_gymnasium(capsys):
 def test_main__bench_without_a_gymnasium_twin(capsys):
     assert _cli.main(["bench", "Catch-v0", "--num-envs", "2", "--steps", "3"]) == 0
     assert "no such Gymnasium env" in capsys.readouterr().out.splitlines()[2]
+
+
+def test_cli__doctests_pass():
+    result = doctest.testmod(_cli)
+    assert result.attempted > 0 and result.failed == 0
