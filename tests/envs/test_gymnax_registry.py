@@ -46,14 +46,14 @@ XFAIL = {
     # Upstream errors, exactly as check_environment reports them:
     "MemoryChain-bsuite": _outside_space(
         "reset observation does not match its spec: BoundedArray spec: value [ 1.  0. -1.] is "
-        "below the minimum [0. 0. 0.]. (the context bits are -1/1, the space is Box(0, 2))"),
+        "below the minimum [0. 0. 0.]. (context shown as 2c - 1; space Box(0, 2))"),
     "UmbrellaChain-bsuite": _outside_space(
         "step observation does not match its spec: BoundedArray spec: value [...[0. 0. "
         "-1.4901161e-08]] is below the minimum [...[0. 0. 0.]] (time remaining goes below 0 "
         "by float rounding; the space is Box(0, 1))"),
     "GaussianBandit-misc": _outside_space(
         "reset observation does not match its spec: BoundedArray spec: value [ 0.  1.  0. -1.] "
-        "is below the minimum [0. 0. 0. 0.]. (the last action is -1 at reset, the space's "
+        "is below the minimum [0. 0. 0. 0.]. (normalised time starts at -1; the space's "
         "minimum is 0)"),
 }
 
