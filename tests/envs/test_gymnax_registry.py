@@ -20,21 +20,41 @@ import pytest
 import jit_env
 from jit_env import _registry, compat, testing, wrappers
 
-# Measured on a loaded 2-core machine: the whole list takes several minutes, the
-# heavy compiles (MinAtar, Pong, ...) dominate. The fast ones stay in the main suite.
-SLOW = {
-    "Asterix-MinAtar", "Breakout-MinAtar", "Freeway-MinAtar", "Seaquest-MinAtar",
-    "SpaceInvaders-MinAtar", "DeepSea-bsuite", "Pong-misc", "Reacher-misc", "Swimmer-misc",
-    "PointRobot-misc", "FourRooms-misc", "MetaMaze-misc", "UmbrellaChain-bsuite",
-    "BernoulliBandit-misc", "GaussianBandit-misc", "Acrobot-v1", "Catch-bsuite",
-    "FrozenLake-misc", "MemoryChain-bsuite", "SimpleBandit-bsuite",
-}
-# Not broken, but needs the network: gymnax downloads MNIST when the env is built.
-NEEDS_NETWORK = {
+# Time of each smoke test, measured on a loaded 2-core machine (the whole list took
+# about 29 minutes there, ~1750 s of test calls): Seaquest 249 s, Freeway 234 s, Asterix
+# 213 s, SpaceInvaders 116 s, PointRobot 78 s, Acrobot 65 s, MetaMaze 58 s, Breakout 54 s,
+# CartPole 49 s, Catch 47 s, DeepSea 47 s, FourRooms 43 s, Pendulum 39 s, SimpleBandit
+# 39 s, MountainCar 36 s, MountainCarContinuous 34 s, BernoulliBandit 33 s, Reacher 33 s,
+# Swimmer 32 s, Pong 24 s, UmbrellaChain 13 s (fails early). The main suite keeps
+# DiscountingChain (25 s), FrozenLake (28 s, a Discrete observation) and MNISTBandit
+# (fails at once offline); gymnax's CartPole and Pendulum are also in tests/compat/test_gymnax.py.
+FAST = {"DiscountingChain-bsuite", "FrozenLake-misc", "MNISTBandit-bsuite"}
+SLOW = set(_registry.GYMNAX_IDS) - FAST
+
+
+def _outside_space(what):
+    return pytest.mark.xfail(raises=AssertionError, strict=True, reason=(
+        f"gymnax 1.0.1 bug: the observation leaves gymnax's own observation_space: {what}"))
+
+
+XFAIL = {
+    # Not broken, but needs the network: gymnax downloads MNIST when the env is built.
     "MNISTBandit-bsuite": pytest.mark.xfail(
         raises=urllib.error.URLError, strict=False,
         reason="gymnax downloads MNIST when MNISTBandit is built; offline this is "
                "urllib.error.URLError: <urlopen error [Errno -2] Name or service not known>"),
+    # Upstream errors, exactly as check_environment reports them:
+    "MemoryChain-bsuite": _outside_space(
+        "reset observation does not match its spec: BoundedArray spec: value [ 1.  0. -1.] is "
+        "below the minimum [0. 0. 0.]. (context shown as 2c - 1; space Box(0, 2))"),
+    "UmbrellaChain-bsuite": _outside_space(
+        "step observation does not match its spec: BoundedArray spec: value [...[0. 0. "
+        "-1.4901161e-08]] is below the minimum [...[0. 0. 0.]] (time remaining goes below 0 "
+        "by float rounding; the space is Box(0, 1))"),
+    "GaussianBandit-misc": _outside_space(
+        "reset observation does not match its spec: BoundedArray spec: value [ 0.  1.  0. -1.] "
+        "is below the minimum [0. 0. 0. 0.]. (normalised time starts at -1; the space's "
+        "minimum is 0)"),
 }
 
 
@@ -44,8 +64,8 @@ def _params():
         marks = []
         if name in SLOW:
             marks.append(pytest.mark.slow)
-        if name in NEEDS_NETWORK:
-            marks.append(NEEDS_NETWORK[name])
+        if name in XFAIL:
+            marks.append(XFAIL[name])
         out.append(pytest.param(name, marks=marks, id=name))
     return out
 
