@@ -55,6 +55,14 @@ Runner = Callable[[], float]  # Runs once; returns wall seconds.
 
 
 def peak_rss_mib() -> float:
+    """This process's peak RSS; VmHWM where Linux has it (ru_maxrss survives exec in a child)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 

@@ -100,8 +100,8 @@ class Shard(_core.Wrapper[Any, Any, Any]):
     >>> state, ts = jax.jit(env.reset)(jax.random.key(0))
     >>> ts.observation.shape == (8 * jax.device_count(), 4)
     True
-    >>> ts.observation.sharding.spec
-    PartitionSpec('envs',)
+    >>> ts.observation.sharding.is_equivalent_to(env.sharding, 2)
+    True
     """
 
     def __init__(
