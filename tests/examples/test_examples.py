@@ -36,25 +36,25 @@ def test_ppo__short_run_writes_a_learning_curve(tmp_path):
     stdout = run_example("ppo.py", "--short", "--seed", "3", "--out", str(out))
     with open(out, newline="") as f:
         rows = list(csv.DictReader(f))
-    assert [int(r["update"]) for r in rows] == list(range(1, 9))  # --short: 8 updates
+    assert [int(r["update"]) for r in rows] == list(range(1, 5))  # --short: 4 updates
     steps = [int(r["env_steps"]) for r in rows]
-    assert steps == [2048 * i for i in range(1, 9)]  # 16 envs x 128 steps per update
+    assert steps == [512 * i for i in range(1, 5)]  # 16 envs x 32 steps per update
     # CartPole episodes of a near-random policy are short: many end in every update,
     # and every logged mean is a real CartPole return (one per step, at most 500).
     assert all(int(r["episodes"]) > 0 for r in rows)
     returns = [float(r["mean_return"]) for r in rows]
     assert all(math.isfinite(x) and 8.0 <= x <= 500.0 for x in returns)
-    assert f"learning curve: {out} (8 rows)" in stdout
+    assert f"learning curve: {out} (4 rows)" in stdout
     printed = re.findall(r"update +(\d+) +env steps +(\d+) +episodes +(\d+) +mean return +([\d.]+)", stdout)
-    assert printed[-1] == ("8", "16384", rows[-1]["episodes"], f"{returns[-1]:.1f}")
+    assert printed[-1] == ("4", "2048", rows[-1]["episodes"], f"{returns[-1]:.1f}")
 
 
 def test_ppo__json_output_matches_the_csv_columns(tmp_path):
     out = tmp_path / "curve.json"
     run_example("ppo.py", "--short", "--num-envs", "4", "--out", str(out))
     rows = json.loads(out.read_text())
-    assert len(rows) == 8 and set(rows[0]) == {"update", "env_steps", "episodes", "mean_return"}
-    assert rows[-1]["env_steps"] == 8 * 4 * 128
+    assert len(rows) == 4 and set(rows[0]) == {"update", "env_steps", "episodes", "mean_return"}
+    assert rows[-1]["env_steps"] == 4 * 4 * 32
 
 
 def test_dm_env_agent__short_run_learns_catch():
