@@ -277,6 +277,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--total-steps", type=int, default=500_000, help="environment steps in all")
     parser.add_argument("--num-envs", type=int, default=Config.num_envs)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--learning-rate", type=float, default=Config.learning_rate, help="annealed linearly to 0")
     parser.add_argument("--entropy-coef", type=float, default=Config.entropy_coef)
     parser.add_argument("--epochs", type=int, default=Config.epochs, help="ignored with --short (1)")
     parser.add_argument("--num-minibatches", type=int, default=Config.num_minibatches)
@@ -295,6 +296,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         config = Config(num_envs=args.num_envs, num_updates=max(1, args.total_steps // per_update),
                         epochs=args.epochs)
     config = dataclasses.replace(config, num_minibatches=args.num_minibatches, entropy_coef=args.entropy_coef,
+                                 learning_rate=args.learning_rate,
                                  clip_value_loss=args.clip_value_loss)
     train, _ = make_train(config)
     start = time.perf_counter()
