@@ -241,12 +241,19 @@ def save_episode_gif(env_id: str, path: str | os.PathLike[str], *, seed: int = 0
 
 
 def _list(args: argparse.Namespace) -> int:
-    for env_id in _registry.registered_envs():
+    for env_id in _registry.registered_envs(include_gymnax=False):
         env = _registry.make(env_id)
         limit = _registry.spec(env_id).kwargs.get("max_episode_steps")
         print(f"{env_id}  (time limit: {limit if limit is not None else 'none, episodes end on their own'})")
         print(f"  observation: {env.observation_spec()!r}")
         print(f"  action:      {env.action_spec()!r}")
+    gymnax_ids = [i for i in _registry.registered_envs() if i.startswith(_registry.GYMNAX_PREFIX)]
+    if gymnax_ids:
+        # Not made here: some build datasets or large tables when made.
+        print(f"\ngymnax environments (through FromGymnax; specs as gymnax declares them): "
+              f"{len(gymnax_ids)}")
+        for env_id in gymnax_ids:
+            print(f"{env_id}")
     return 0
 
 

@@ -137,13 +137,21 @@ def _gymnax_spec(id: str) -> EnvSpec | None:
     return EnvSpec(id=id, entry_point=functools.partial(_make_gymnax, name), kwargs={})
 
 
-def registered_envs() -> list[str]:
+def registered_envs(*, include_gymnax: bool = True) -> list[str]:
     """The registered ids, sorted; the ``"gymnax/..."`` ids only when gymnax is installed.
+
+    Args:
+        include_gymnax: Whether to list gymnax's environments (``"gymnax/<id>"``,
+            made through `jit_env.compat.FromGymnax`) beside the built-in and
+            user-registered ones.
 
     >>> "CartPole-v1" in registered_envs()
     True
+    >>> any(i.startswith("gymnax/") for i in registered_envs(include_gymnax=False))
+    False
     """
-    gymnax_ids = [GYMNAX_PREFIX + name for name in GYMNAX_IDS] if _gymnax_installed() else []
+    gymnax_ids = ([GYMNAX_PREFIX + name for name in GYMNAX_IDS]
+                  if include_gymnax and _gymnax_installed() else [])
     return sorted([*_REGISTRY, *gymnax_ids])
 
 

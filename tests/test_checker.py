@@ -58,7 +58,7 @@ def test_check_env__passes_batched_stacks(make):
     testing.check_env(make(), num_steps=STEPS)
 
 
-@pytest.mark.parametrize("env_id", jit_env.registered_envs())
+@pytest.mark.parametrize("env_id", jit_env.registered_envs(include_gymnax=False))
 def test_check_env__passes_every_built_in_batched_with_auto_reset(env_id):
     testing.check_env(wrappers.wrap(jit_env.make(env_id), num_envs=2, jit=False), num_steps=STEPS)
 

@@ -58,8 +58,10 @@ def _usage_error(message: str) -> str:
 def test_main__list_prints_every_env_with_specs_and_time_limit(capsys):
     assert _cli.main(["list"]) == 0
     out = capsys.readouterr().out
-    for env_id in jit_env.registered_envs():
+    for env_id in jit_env.registered_envs(include_gymnax=False):
         assert f"{env_id}  (time limit: " in out
+    for env_id in jit_env.registered_envs():
+        assert f"{env_id}\n" in out or f"{env_id}  (time limit: " in out
     assert "CartPole-v1  (time limit: 500)\n" in out
     assert "Catch-v0  (time limit: none, episodes end on their own)\n" in out
     assert f"  action:      {jit_env.make('Pendulum-v1').action_spec()!r}\n" in out
@@ -94,7 +96,7 @@ def test_main__run_unknown_id_exits_2_naming_close_matches(capsys):
     assert _cli.main(["run", "CartPol-v1"]) == 2
     with pytest.raises(ValueError) as registry_error:
         _registry.spec("CartPol-v1")
-    assert "Did you mean 'CartPole-v1'?" in str(registry_error.value)
+    assert "Did you mean 'CartPole-v1', 'gymnax/CartPole-v1'?" in str(registry_error.value)
     assert capsys.readouterr().err == _usage_error(str(registry_error.value))
 
 

@@ -101,6 +101,9 @@ def _scalars(tree: Any) -> Any:
     return jax.tree_util.tree_map(lambda x: x[()] if isinstance(x, np.ndarray) and x.ndim == 0 else x, tree)
 
 
+ERR_SEED_AND_RNG = "Give `seed` or jit_env 0.1.5's `rng`, not both."
+
+
 def _seed_key(seed: int | jax.Array) -> jax.Array:
     if isinstance(seed, jax.Array):
         return seed  # jit_env 0.1.5 took a PRNG key here.
@@ -142,6 +145,7 @@ class ToDeepmindEnv(dm_env.Environment):
         seed: int | jax.Array = 0,
         *,
         options: _core.EnvOptions = None,
+        rng: jax.Array | None = None,
     ):
         """Args:
         env: The jit_env environment: one environment, not batched and not
@@ -149,6 +153,7 @@ class ToDeepmindEnv(dm_env.Environment):
         seed: Seeds the key chain of the episodes (jit_env 0.1.5's PRNG key
             is accepted too).
         options: Reset options passed to every `reset`.
+        rng: jit_env 0.1.5's name for a PRNG key given instead of `seed`.
 
         Raises:
             TypeError: If `env` is not a jit_env Environment.
@@ -159,7 +164,9 @@ class ToDeepmindEnv(dm_env.Environment):
         _checks.check_bridgeable(env, "ToDeepmindEnv", "starts each episode with reset(), as dm_env does")
         self._env = env
         self._options = options
-        self._key = _seed_key(seed)
+        if rng is not None and not (isinstance(seed, int) and seed == 0):
+            raise ValueError(ERR_SEED_AND_RNG)
+        self._key = _seed_key(seed if rng is None else rng)
         self._rng_state: np.random.RandomState | None = None
         self._state: Any = None
         self._needs_reset = True

@@ -82,4 +82,4 @@ def register_gymnasium_envs() -> list[str]:
         The Gymnasium ids, sorted.
     """
     registry = importlib.import_module("jit_env._registry")
-    return sorted(register_gymnasium_env(env_id) for env_id in registry.registered_envs())
+    return sorted(register_gymnasium_env(env_id) for env_id in registry.registered_envs(include_gymnax=False))

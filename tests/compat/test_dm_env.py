@@ -164,3 +164,14 @@ def test_to_deepmind_env__rng_attribute_seeds_as_bsuite_envs_do():
     np.testing.assert_array_equal(starts[0], starts[1])
     assert not np.array_equal(starts[0], starts[2])
     assert isinstance(env._rng, np.random.RandomState)
+
+
+def test_to_deepmind_env__takes_0_1_5s_rng_keyword():
+    # jit_env 0.1.5 called the key argument `rng`; before, `rng=` was a TypeError.
+    env = jit_env.make("CartPole-v1")
+    by_rng = compat.ToDeepmindEnv(env, rng=jax.random.key(3)).reset()
+    by_seed = compat.ToDeepmindEnv(env, jax.random.key(3)).reset()
+    np.testing.assert_array_equal(by_rng.observation, by_seed.observation)
+    with pytest.raises(ValueError) as error:
+        compat.ToDeepmindEnv(env, 1, rng=jax.random.key(3))
+    assert str(error.value) == _dm_env.ERR_SEED_AND_RNG
