@@ -8,6 +8,7 @@ results by an ulp or so, so those compare to rtol 1e-5, as the wrapper tests do.
 
 import doctest
 
+import _envs
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -15,7 +16,6 @@ import pytest
 
 import jit_env
 from jit_env import _rollout, wrappers
-from tests import _envs
 
 T = 12
 
