@@ -88,7 +88,10 @@ def scan_runner(step: Callable[[Any, jax.Array], Any], state: Any, steps: int) -
 
 
 def random_actions(key: jax.Array, num: int) -> jax.Array:
-    return jax.random.randint(key, (num,), 0, 2)
+    # One draw of 32 bits per row, the top bit the action: every configuration
+    # compiles the same code for it. (`randint(key, (num,), 0, 2)` draws twice and
+    # XLA folds one draw away in some programs and not others: unequal work.)
+    return (jax.random.bits(key, (num,)) >> 31).astype(jnp.int32)
 
 
 # The floor: CartPole physics on arrays, restarts copied from a fixed table.

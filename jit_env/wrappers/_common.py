@@ -14,6 +14,7 @@ from jit_env import _core, specs
 FINAL_OBSERVATION = "final_observation"
 """Key in `TimeStep.extras` of the observation an auto-reset wrapper's inner step returned."""
 
+ERR_BOOL = "`{}` must be True or False, got {!r}."
 ERR_POSITIVE_INT = "`{}` must be a positive int, got {!r}."
 ERR_CHOICE = "`{}` must be one of {}, got {!r}."
 ERR_ACTION = "Action does not match the action spec of {}: {} Pass an action that `{}.action_spec()` validates."
@@ -23,6 +24,13 @@ def check_positive_int(name: str, value: Any) -> int:
     """Returns `value` as int, or raises ValueError naming the argument."""
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(ERR_POSITIVE_INT.format(name, value))
+    return value
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Returns `value` if it is a bool, else raises TypeError naming the argument."""
+    if not isinstance(value, bool):
+        raise TypeError(ERR_BOOL.format(name, value))
     return value
 
 

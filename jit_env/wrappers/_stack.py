@@ -16,6 +16,7 @@ def wrap(
     auto_reset: bool = True,
     mode: str = _autoreset.SAME_STEP,
     strategy: str = _autoreset.COMPLETE,
+    final_observation: bool = True,
     episode_statistics: bool = True,
     frame_stack: int | None = None,
     normalize_observation: bool = False,
@@ -38,6 +39,8 @@ def wrap(
         auto_reset: Adds auto-reset (`TileAutoReset` or `AutoReset`).
         mode: Auto-reset mode, ``"same_step"`` or ``"next_step"``.
         strategy: Batched reset strategy (see `VmapAutoReset`).
+        final_observation: Whether the auto-reset keeps ``extras["final_observation"]``
+            (False: a stored trajectory holds no second copy of the observations).
         episode_statistics: Adds `EpisodeStatistics`.
         frame_stack: Adds `FrameStack` with this many frames if given.
         normalize_observation: Adds `NormalizeObservation`.
@@ -54,11 +57,12 @@ def wrap(
         env = _statistics.EpisodeStatistics(env)
     if num_envs is not None:
         if auto_reset:
-            env = _autoreset.TileAutoReset(env, num_envs, mode=mode, strategy=strategy)
+            env = _autoreset.TileAutoReset(
+                env, num_envs, mode=mode, strategy=strategy, final_observation=final_observation)
         else:
             env = _transforms.Tile(env, num_envs)
     elif auto_reset:
-        env = _autoreset.AutoReset(env, mode=mode)
+        env = _autoreset.AutoReset(env, mode=mode, final_observation=final_observation)
     if normalize_observation:
         env = _observation.NormalizeObservation(env)
     if jit:

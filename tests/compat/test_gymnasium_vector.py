@@ -225,10 +225,11 @@ def test_to_gymnasium_vector__seed_errors():
         assert str(info.value) == _gymnasium_vector.ERR_SEED.format(seed)
 
 
-def test_to_gymnasium_vector__bucketed_resets_match_complete_auto_reset():
-    # From 64 sub-environments on, NEXT_STEP resets only as many as are due, in
-    # buckets of 1, 4, 16 or all 64; the results equal the complete strategy's.
-    num = 64
+def test_to_gymnasium_vector__chunked_resets_match_complete_auto_reset():
+    # Past 64 sub-environments, NEXT_STEP restarts only the rows that are due,
+    # `chunk` (here 128 // 16 = 8) at a time; the results equal the complete
+    # strategy's whether one pass or several are needed.
+    num = 128
     env = compat.ToGymnasiumVector(jit_env.make("CartPole-v1"), num)
     reference = jit_env.wrappers.TileAutoReset(
         jit_env.make("CartPole-v1"), num, mode=jit_env.wrappers.NEXT_STEP)
@@ -248,6 +249,6 @@ def test_to_gymnasium_vector__bucketed_resets_match_complete_auto_reset():
         np.testing.assert_array_equal(observation, timestep.observation)
         np.testing.assert_array_equal(reward, timestep.reward)
         np.testing.assert_array_equal(terminated | truncated, timestep.last())
-    # Every bucket was used: 0-1, 2-4, 5-16 and more than 16 resets at once.
-    for low, high in ((-1, 1), (1, 4), (4, 16), (16, 64)):
+    # None, one pass (1 to 8 rows) and several passes (more than 8 rows at once).
+    for low, high in ((-1, 0), (0, 8), (8, num)):
         assert any(low < n <= high for n in resets), (low, high, sorted(resets))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import _envs
 import jax
 import jax.numpy as jnp
@@ -221,24 +223,77 @@ def test_legacy_mixins__still_compose_like_0_1_5():
 
 
 @pytest.mark.parametrize("mode", ["same_step", "next_step"])
-def test_complete__bucketed_resets_equal_resetting_every_row(mode):
+def test_complete__chunked_restarts_equal_restarting_every_row(mode):
     num, steps = 128, 24
     # Episode lengths 1 (2 envs), 2 (6), 4 (24) and 9 (96): with unit steps the
-    # finished counts land in every bucket (2, 8, 32 and 128 rows).
+    # finished counts are 2, 8, 32 and 128 rows, so the restarts take one pass
+    # of `chunk` (128 // 16 = 8) rows, 4 passes and up to 16.
     row = jnp.arange(num, dtype=jnp.int32)
     lengths = jnp.where(row < 2, 1, jnp.where(row < 8, 2, jnp.where(row < 32, 4, 9))).astype(jnp.int32)
     options = {"length": lengths}
     keys = jax.random.split(jax.random.key(5), num)
     actions = (jnp.zeros((steps, num), jnp.int32), jnp.zeros((steps, num, 3), jnp.float32))
     reference = wrappers.Vmap(wrappers.AutoReset(_envs.DictEnv(), mode=mode), options_in_axes=0)
-    bucketed = wrappers.VmapAutoReset(_envs.DictEnv(), mode=mode, options_in_axes=0)
+    chunked = wrappers.VmapAutoReset(_envs.DictEnv(), mode=mode, options_in_axes=0)
+    chunk = chunked._chunk(num)
 
     def run(env):
         state, _ = env.reset(keys, options=options)
         return jax.lax.scan(env.step, state, actions)[1]
 
-    expected, got = jax.jit(lambda: run(reference))(), jax.jit(lambda: run(bucketed))()
+    expected, got = jax.jit(lambda: run(reference))(), jax.jit(lambda: run(chunked))()
     _assert_trees_equal(got, expected)
     counts = np.sum(np.asarray(expected.step_type) == (0 if mode == "same_step" else 2), axis=1)
-    buckets = {int(np.searchsorted([2, 8, 32, 128], c)) for c in counts if c}
-    assert buckets == {0, 1, 2, 3}, counts
+    passes = {-(-int(c) // chunk) for c in counts if c}
+    assert chunk == 8 and {1, 4} <= passes and max(passes) >= 13, counts
+
+
+def _without_final(timestep):
+    extras = {k: v for k, v in (timestep.extras or {}).items() if k != FINAL}
+    return dataclasses.replace(timestep, extras=extras or None)
+
+
+@pytest.mark.parametrize("mode", ["same_step", "next_step"])
+@pytest.mark.parametrize("make", [
+    lambda **kw: wrappers.AutoReset(_envs.PointMass(horizon=3), **kw),
+    lambda **kw: wrappers.TileAutoReset(_envs.PointMass(horizon=3), 32, **kw),
+    lambda **kw: wrappers.TileAutoReset(_envs.PointMass(horizon=3), 32, strategy="optimistic", **kw),
+    lambda **kw: wrappers.TileAutoReset(_envs.PointMass(horizon=3), 32, strategy="precomputed", **kw),
+], ids=["single", "complete", "optimistic", "precomputed"])
+def test_final_observation_false__drops_only_the_copy(make, mode):
+    with_final, without = make(mode=mode), make(mode=mode, final_observation=False)
+    assert "final_observation=False" in repr(without)
+    batch = getattr(with_final, "num", None)
+    action = PUSH if batch is None else jnp.tile(PUSH, (batch, 1))
+    steps = 7
+
+    def run(env):
+        state, first = env.reset(jax.random.key(3))
+        return first, jax.lax.scan(lambda s, _: env.step(s, action), state, None, length=steps)[1]
+
+    (first_a, traj_a), (first_b, traj_b) = jax.jit(lambda: run(with_final))(), jax.jit(lambda: run(without))()
+    assert FINAL not in (first_b.extras or {}) and FINAL not in (traj_b.extras or {})
+    for a, b in ((_without_final(first_a), first_b), (_without_final(traj_a), traj_b)):
+        assert jax.tree_util.tree_structure(a) == jax.tree_util.tree_structure(b)
+        _assert_trees_equal(a, b)
+    # The stored trajectory is smaller by exactly one copy of the observations.
+    saved = sum(x.nbytes for x in jax.tree_util.tree_leaves(traj_a)) - sum(
+        x.nbytes for x in jax.tree_util.tree_leaves(traj_b))
+    assert saved == traj_a.observation.nbytes
+
+
+def test_final_observation__must_be_a_bool():
+    for make in (lambda: wrappers.AutoReset(_envs.PointMass(), final_observation=0),
+                 lambda: wrappers.VmapAutoReset(_envs.PointMass(), final_observation="no"),
+                 lambda: wrappers.wrap(_envs.PointMass(), num_envs=2, final_observation=None)):
+        with pytest.raises(TypeError, match="`final_observation` must be True or False"):
+            make()
+
+
+def test_wrap__final_observation_false_reaches_the_auto_reset():
+    def extras_keys(**kwargs):
+        env = wrappers.wrap(jit_env.make("CartPole-v1"), num_envs=4, **kwargs)
+        state, _ = env.reset(jax.random.key(0))
+        return set(env.step(state, jnp.zeros((4,), jnp.int32))[1].extras)
+
+    assert extras_keys(final_observation=False) == extras_keys() - {FINAL}
