@@ -1,15 +1,24 @@
-"""Bridge overheads as ratios: run `python benchmarks/bridges.py`.
+"""Bridge overheads as ratios: run `python benchmarks/bridges.py [--functional-jax]`.
 
 * dm_env / Gymnasium bridge step vs. the jitted step plus one `jax.device_get`
   of its outputs (median over many steps; target <= 1.25).
 * Vector bridge throughput at N in {16, 256, 4096} vs. Gymnasium's NumPy
-  CartPoleVectorEnv and its FunctionalJaxVectorEnv (ratio > 1: we are faster),
-  all three with random actions and Gymnasium's NEXT_STEP autoreset; the
-  three take turns in rounds of 100 steps and the median round ratio is printed.
+  CartPoleVectorEnv (ratio > 1: we are faster), both with random actions and
+  Gymnasium's NEXT_STEP autoreset; they take turns in rounds of 100 steps and
+  the median round ratio is printed.
+* With `--functional-jax`, also vs. Gymnasium's FunctionalJaxVectorEnv
+  (`CartPoleJaxVectorEnv`), in the same rounds. It is opt-in because that env
+  dispatches many small JAX ops per step, from Python: its column alone took
+  tens of minutes on a loaded 2-core machine, where the default run takes a
+  few minutes.
+
+Per-call costs against gymnax and a hand-written step, and the bridges' memory
+over 10^5 steps, are in `benchmarks/per_call.py`.
 """
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import Callable
 from typing import Any
@@ -74,16 +83,18 @@ def _time_steps(env: Any, actions: list[np.ndarray]) -> float:
 
 
 def vector_ratios(
-    sizes: tuple[int, ...] = (16, 256, 4096), steps: int = 100, rounds: int = 15
-) -> dict[int, tuple[float, float]]:
-    """Median over `rounds` of per-round throughput ratios; the three envs take turns each round."""
+    sizes: tuple[int, ...] = (16, 256, 4096), steps: int = 100, rounds: int = 15, functional_jax: bool = False
+) -> dict[int, tuple[float, ...]]:
+    """Median over `rounds` of per-round throughput ratios (reference time / ours); the envs take
+    turns each round. Per N: the ratio to the NumPy env, and with `functional_jax` to that env too."""
     out = {}
     for num in sizes:
         envs = [
             compat.ToGymnasiumVector(jit_env.make("CartPole-v1"), num),
             gymnasium.make_vec("CartPole-v1", num_envs=num, vectorization_mode="vector_entry_point"),
-            jax_cartpole.CartPoleJaxVectorEnv(num_envs=num, max_episode_steps=500),
         ]
+        if functional_jax:
+            envs.append(jax_cartpole.CartPoleJaxVectorEnv(num_envs=num, max_episode_steps=500))
         rng = np.random.default_rng(0)
         actions = [rng.integers(0, 2, num) for _ in range(steps)]
         for env in envs:
@@ -91,22 +102,29 @@ def vector_ratios(
             _time_steps(env, actions[:20])  # Warm up (compile).
         ratios = []
         for _ in range(rounds):
-            ours, numpy_ref, jax_ref = (_time_steps(env, actions) for env in envs)
-            ratios.append((numpy_ref / ours, jax_ref / ours))
-        out[num] = (float(np.median([r[0] for r in ratios])), float(np.median([r[1] for r in ratios])))
+            ours, *refs = (_time_steps(env, actions) for env in envs)
+            ratios.append([ref / ours for ref in refs])
+        out[num] = tuple(float(np.median(column)) for column in zip(*ratios, strict=True))
     return out
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--functional-jax", action="store_true",
+                        help="also compare with Gymnasium's FunctionalJaxVectorEnv (slow: tens of minutes)")
+    args = parser.parse_args()
     print("| bridge step | ratio (lower is better, target <= 1.25) |")
     print("| --- | --- |")
     for name, ratio in single_ratios().items():
         print(f"| {name} | {ratio:.3f} |")
     print()
-    print("| N | vector bridge / CartPoleVectorEnv (numpy) | vector bridge / FunctionalJaxVectorEnv |")
-    print("| --- | --- | --- |")
-    for num, (numpy_ratio, jax_ratio) in vector_ratios().items():
-        print(f"| {num} | {numpy_ratio:.2f}x | {jax_ratio:.2f}x |")
+    columns = ["vector bridge / CartPoleVectorEnv (numpy)"]
+    if args.functional_jax:
+        columns.append("vector bridge / FunctionalJaxVectorEnv")
+    print("| N | " + " | ".join(columns) + " |")
+    print("| --- |" + " --- |" * len(columns))
+    for num, ratios in vector_ratios(functional_jax=args.functional_jax).items():
+        print(f"| {num} | " + " | ".join(f"{r:.2f}x" for r in ratios) + " |")
 
 
 if __name__ == "__main__":
