@@ -28,6 +28,8 @@ jit_env[gymnax,gymnasium]``); a missing one is skipped with a note.
 
     python benchmarks/throughput.py            # N = 64, 1024, 4096, 16384
     python benchmarks/throughput.py --quick    # N = 64, 1024; fewer steps and rounds
+    python benchmarks/throughput.py --hlo 1024 # HLO statistics of one compiled step
+    python benchmarks/throughput.py --profile 1024 --only floor complete  # time per thunk
 """
 
 from __future__ import annotations
@@ -289,6 +291,55 @@ def hlo_report(num: int) -> None:
               f"{cost.get('bytes accessed', 0):,.0f} | {state_bytes:,} |", flush=True)
 
 
+def profile_report(num: int, steps: int, names: list[str]) -> None:
+    """Where the time goes: XLA:CPU thunks by total time, from a `jax.profiler` trace.
+
+    Each configuration runs 3 times under the profiler (which adds a fixed cost per
+    thunk, so small ops look larger than they are); events are summed by name.
+    """
+    import collections
+    import glob
+    import gzip
+    import tempfile
+
+    makers = {"floor": lambda s: floor(num, s), **jit_env_configs(num)}
+    for name in names or ["floor", "complete", "precomputed"]:
+        runner, _ = makers[name](steps)
+        runner()
+        with tempfile.TemporaryDirectory() as tmp:
+            with jax.profiler.trace(tmp, create_perfetto_trace=True):
+                for _ in range(3):
+                    runner()
+            (path,) = glob.glob(f"{tmp}/**/*.trace.json.gz", recursive=True)
+            with gzip.open(path) as f:
+                events = json.load(f)["traceEvents"]
+        # Self time: an op's duration less that of the ops nested in it (a `while`
+        # or `cond` thunk contains its body's thunks), per thread.
+        total: collections.Counter[str] = collections.Counter()
+        calls: collections.Counter[str] = collections.Counter()
+        spans = sorted(
+            (e for e in events if e.get("ph") == "X" and not e["name"].startswith(("$", "end: "))),
+            key=lambda e: (e.get("pid"), e.get("tid"), e["ts"], -e.get("dur", 0)))
+        stack: list[tuple[Any, float, str]] = []  # (thread, end time, name)
+        for event in spans:
+            thread, start, dur = (event.get("pid"), event.get("tid")), event["ts"], event.get("dur", 0)
+            while stack and (stack[-1][0] != thread or stack[-1][1] <= start):
+                stack.pop()
+            if stack:
+                total[stack[-1][2]] -= dur
+            total[event["name"]] += dur
+            calls[event["name"]] += 1
+            stack.append((thread, start + dur, event["name"]))
+        for op in [op for op in total if op.startswith(("ThunkExecutor", "PjRt", "PjitFunction"))]:
+            del total[op]
+        whole = sum(total.values())
+        print(f"\n{name}, N={num}, {steps} steps: thunk time per step, top 10 of {len(total)} "
+              f"(under the profiler)")
+        for op, micros in total.most_common(10):
+            print(f"  {micros / 3 / steps:8.2f} us  {100 * micros / whole:5.1f}%  "
+                  f"{calls[op] / 3 / steps:5.1f} calls  {op}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+")
@@ -297,10 +348,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="N = 64, 1024; 100 steps; 3 rounds")
     parser.add_argument("--skip", nargs="*", default=[], help="configuration names to leave out")
     parser.add_argument("--hlo", type=int, metavar="N", help="print HLO statistics of one step at N instead")
+    parser.add_argument("--profile", type=int, metavar="N",
+                        help="print where each configuration's time goes at N instead (with --only)")
+    parser.add_argument("--only", nargs="*", default=[], help="configurations for --profile")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.hlo:
         hlo_report(args.hlo)
+        return
+    if args.profile:
+        profile_report(args.profile, args.steps or 100, args.only)
         return
     steps = args.steps or (100 if args.quick else 500)
     if args.child is not None:
