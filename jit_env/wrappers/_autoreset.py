@@ -417,8 +417,12 @@ class _BatchedAutoReset(_core.Wrapper[Any, Any, Any]):
             return remaining.at[rows].set(False, mode="drop"), out
 
         if self.strategy != OPTIMISTIC:
-            _, out = jax.lax.while_loop(
-                lambda carry: jnp.any(carry[0]), lambda carry: restart_chunk(*carry), (done, base))
+            # A static number of passes (a scan, so `grad` goes through), each
+            # skipped once no finished row is left.
+            def one_pass(_: Any, carry: Any) -> Any:
+                return jax.lax.cond(jnp.any(carry[0]), restart_chunk, lambda r, o: (r, o), *carry)
+
+            _, out = jax.lax.fori_loop(0, -(-num // chunk), one_pass, (done, base))
             return out
         state, timestep = restart_chunk(done, base)[1]
 
