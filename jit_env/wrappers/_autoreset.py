@@ -387,9 +387,8 @@ class _BatchedAutoReset(_core.Wrapper[Any, Any, Any]):
 
     def _chunk(self, num: int) -> int:
         """How many finished rows one compiled restart handles (`num`: every row, then select)."""
-        if self.strategy == OPTIMISTIC:
-            return min(self.num_resets or max(1, num // 16), num)
-        return max(1, num // _CHUNK_DIVISOR)
+        default = max(1, num // _CHUNK_DIVISOR)
+        return min(self.num_resets or default, num) if self.strategy == OPTIMISTIC else default
 
     def _restart_rows(
         self, done: jax.Array, source: Any, base_state: Any, base_timestep: Any, wrapper: Any
