@@ -21,10 +21,10 @@ import jax
 import jax.numpy as jnp
 
 import jit_env
-from jit_env import _struct, specs, wrappers
+from jit_env import specs, wrappers
 
 
-@_struct.dataclass
+@jit_env.dataclass
 class WalkState:
     key: jax.Array
     position: jax.Array

@@ -4,15 +4,18 @@ Every JAX configuration runs the same jitted `lax.scan` of `--steps` random-acti
 steps over a batch of N; Gymnasium's numpy vector env is stepped in a Python loop.
 Measurements are interleaved in rounds (every configuration once per round, so
 machine noise hits all alike) and the median is reported. Columns: env steps per
-second, ratio to the fixed-table floor and to gymnax, compile time, and the
-process's peak RSS after the configuration was set up (`resource.getrusage`;
-a process-wide peak, so only increases show; the sharded runs are subprocesses
-with their own).
+second, ratios to the fixed-table floor, to the hand-written faithful reset (rng
+floor) and to gymnax, compile time, and the process's peak RSS after the
+configuration was set up (`resource.getrusage`; a process-wide peak, so only
+increases show; the sharded runs are subprocesses with their own).
 
 Configurations:
 
 * floor: hand-written CartPole arrays whose ended episodes restart from a fixed
   table of initial states (no reset work at all): what a batch costs at best.
+* rng floor: the same arrays, but every ended episode restarts from a fresh
+  draw of its own key chain, as `reset` would (only finished rows draw, N/16
+  at a time): hand-written faithful auto-reset, the bar for our strategies.
 * gymnax: gymnax 1.0 CartPole, vmapped, with its built-in auto-reset step.
 * gymnasium: ``gymnasium.make_vec("CartPole-v1", num_envs=N,
   vectorization_mode="vector_entry_point")`` (numpy), stepped in Python.
@@ -100,27 +103,71 @@ def random_actions(key: jax.Array, num: int) -> jax.Array:
 TABLE = 1024
 
 
+def cartpole_arrays(obs: jax.Array, t: jax.Array, action: jax.Array) -> Any:
+    """One step of N CartPoles as an `(N, 4)` array and step counts: (obs, t, done)."""
+    x, x_dot, theta, theta_dot = obs[:, 0], obs[:, 1], obs[:, 2], obs[:, 3]
+    force = jnp.where(action == 1, 10.0, -10.0)
+    cos, sin = jnp.cos(theta), jnp.sin(theta)
+    temp = (force + 0.05 * theta_dot**2 * sin) / 1.1
+    theta_acc = (9.8 * sin - cos * temp) / (0.5 * (4.0 / 3.0 - 0.1 * cos**2 / 1.1))
+    x_acc = temp - 0.05 * theta_acc * cos / 1.1
+    obs = jnp.stack([x + 0.02 * x_dot, x_dot + 0.02 * x_acc,
+                     theta + 0.02 * theta_dot, theta_dot + 0.02 * theta_acc], axis=1)
+    t = t + 1
+    return obs, t, (jnp.abs(obs[:, 0]) > 2.4) | (jnp.abs(obs[:, 2]) > 0.2094395) | (t >= 500)
+
+
 def floor(num: int, steps: int) -> tuple[Runner, float]:
     table = jax.random.uniform(jax.random.key(42), (TABLE, 4), jnp.float32, -0.05, 0.05)
     rows = jnp.arange(num, dtype=jnp.int32)
 
     def step(carry: Any, key: jax.Array) -> Any:
         obs, t, count = carry
-        x, x_dot, theta, theta_dot = obs[:, 0], obs[:, 1], obs[:, 2], obs[:, 3]
-        force = jnp.where(random_actions(key, num) == 1, 10.0, -10.0)
-        cos, sin = jnp.cos(theta), jnp.sin(theta)
-        temp = (force + 0.05 * theta_dot**2 * sin) / 1.1
-        theta_acc = (9.8 * sin - cos * temp) / (0.5 * (4.0 / 3.0 - 0.1 * cos**2 / 1.1))
-        x_acc = temp - 0.05 * theta_acc * cos / 1.1
-        obs = jnp.stack([x + 0.02 * x_dot, x_dot + 0.02 * x_acc,
-                         theta + 0.02 * theta_dot, theta_dot + 0.02 * theta_acc], axis=1)
-        t = t + 1
-        done = (jnp.abs(obs[:, 0]) > 2.4) | (jnp.abs(obs[:, 2]) > 0.2094395) | (t >= 500)
+        obs, t, done = cartpole_arrays(obs, t, random_actions(key, num))
         start = table[(rows + count) % TABLE]
         return (jnp.where(done[:, None], start, obs), jnp.where(done, 0, t), count + 1)
 
     state = (table[rows % TABLE], jnp.zeros(num, jnp.int32), jnp.zeros((), jnp.int32))
     return scan_runner(step, state, steps)
+
+
+def fresh_starts(keys: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """CartPole's reset for a batch of keys: (next keys, initial observations)."""
+    split = jax.vmap(jax.random.split)(keys)
+    starts = jax.vmap(lambda k: jax.random.uniform(k, (4,), jnp.float32, -0.05, 0.05))(split[:, 1])
+    return split[:, 0], starts
+
+
+def rng_floor(num: int, steps: int) -> tuple[Runner, float]:
+    """Hand-written CartPole arrays with faithful resets, in the fastest faithful form we know.
+
+    Every ended episode restarts from a fresh draw of its own key chain (what
+    `reset` does), and only finished rows draw: they are restarted N/16 at a
+    time, in at most 16 passes, each skipped once none is left. No wrapper, no
+    time-step structure, 3 buffers: what a faithful auto-reset costs at least.
+    """
+    chunk = max(1, num // 16)
+
+    def restart(remaining: jax.Array, obs: jax.Array, keys: jax.Array) -> Any:
+        (rows,) = jnp.nonzero(remaining, size=chunk, fill_value=num)
+        new_keys, starts = fresh_starts(keys[jnp.minimum(rows, num - 1)])
+        return (remaining.at[rows].set(False, mode="drop"), obs.at[rows].set(starts, mode="drop"),
+                keys.at[rows].set(new_keys, mode="drop"))
+
+    def restarts(done: jax.Array, obs: jax.Array, keys: jax.Array) -> Any:
+        def one_pass(_: Any, carry: Any) -> Any:
+            return jax.lax.cond(jnp.any(carry[0]), restart, lambda *c: c, *carry)
+
+        return jax.lax.fori_loop(0, -(-num // chunk), one_pass, (done, obs, keys))[1:]
+
+    def step(carry: Any, key: jax.Array) -> Any:
+        obs, t, keys = carry
+        obs, t, done = cartpole_arrays(obs, t, random_actions(key, num))
+        obs, keys = jax.lax.cond(jnp.any(done), restarts, lambda d, o, k: (o, k), done, obs, keys)
+        return obs, jnp.where(done, 0, t), keys
+
+    keys, obs = fresh_starts(jax.random.split(jax.random.key(7), num))
+    return scan_runner(step, (obs, jnp.zeros(num, jnp.int32), keys), steps)
 
 
 def gymnax_cartpole(num: int, steps: int) -> tuple[Runner, float]:
@@ -224,6 +271,7 @@ def child_main(num: int, steps: int) -> None:
 def measure(num: int, steps: int, rounds: int, skip: set[str]) -> list[tuple[str, float, float, float]]:
     makers: dict[str, Callable[[int], tuple[Runner, float]]] = {
         "floor": lambda s: floor(num, s),
+        "rng floor": lambda s: rng_floor(num, s),
         "gymnax": lambda s: gymnax_cartpole(num, s),
         "gymnasium": lambda s: gymnasium_vector(num, max(1, s // 4)),
         **jit_env_configs(num),
@@ -291,7 +339,7 @@ def hlo_report(num: int) -> None:
               f"{cost.get('bytes accessed', 0):,.0f} | {state_bytes:,} |", flush=True)
 
 
-def profile_report(num: int, steps: int, names: list[str]) -> None:
+def profile_report(num: int, steps: int, names: list[str], top: int) -> None:
     """Where the time goes: XLA:CPU thunks by total time, from a `jax.profiler` trace.
 
     Each configuration runs 3 times under the profiler (which adds a fixed cost per
@@ -302,7 +350,7 @@ def profile_report(num: int, steps: int, names: list[str]) -> None:
     import gzip
     import tempfile
 
-    makers = {"floor": lambda s: floor(num, s), **jit_env_configs(num)}
+    makers = {"floor": lambda s: floor(num, s), "rng floor": lambda s: rng_floor(num, s), **jit_env_configs(num)}
     for name in names or ["floor", "complete", "precomputed"]:
         runner, _ = makers[name](steps)
         runner()
@@ -333,9 +381,9 @@ def profile_report(num: int, steps: int, names: list[str]) -> None:
         for op in [op for op in total if op.startswith(("ThunkExecutor", "PjRt", "PjitFunction"))]:
             del total[op]
         whole = sum(total.values())
-        print(f"\n{name}, N={num}, {steps} steps: thunk time per step, top 10 of {len(total)} "
+        print(f"\n{name}, N={num}, {steps} steps: thunk time per step, top {top} of {len(total)} "
               f"(under the profiler)")
-        for op, micros in total.most_common(10):
+        for op, micros in total.most_common(top):
             print(f"  {micros / 3 / steps:8.2f} us  {100 * micros / whole:5.1f}%  "
                   f"{calls[op] / 3 / steps:5.1f} calls  {op}")
 
@@ -351,13 +399,14 @@ def main() -> None:
     parser.add_argument("--profile", type=int, metavar="N",
                         help="print where each configuration's time goes at N instead (with --only)")
     parser.add_argument("--only", nargs="*", default=[], help="configurations for --profile")
+    parser.add_argument("--top", type=int, default=10, help="thunks listed per configuration by --profile")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.hlo:
         hlo_report(args.hlo)
         return
     if args.profile:
-        profile_report(args.profile, args.steps or 100, args.only)
+        profile_report(args.profile, args.steps or 100, args.only, args.top)
         return
     steps = args.steps or (100 if args.quick else 500)
     if args.child is not None:
@@ -368,8 +417,8 @@ def main() -> None:
     print(f"CartPole-v1, random actions, {steps} steps per run (gymnasium: {max(1, steps // 4)}), "
           f"median of {rounds} interleaved rounds; jax {jax.__version__}, backend "
           f"{jax.default_backend()}, {os.cpu_count()} CPUs")
-    header = f"| {'N':>5} | {'configuration':<16} | {'steps/s':>12} | {'/floor':>6} | {'/gymnax':>7} | " \
-             f"{'compile s':>9} | {'peak RSS MiB':>12} |"
+    header = (f"| {'N':>5} | {'configuration':<16} | {'steps/s':>12} | {'/floor':>6} | {'/rng floor':>10} | "
+              f"{'/gymnax':>7} | {'compile s':>9} | {'peak RSS MiB':>12} |")
     print(header)
     print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
     for num in sizes:
@@ -377,8 +426,9 @@ def main() -> None:
         rate = {name: r for name, r, _, _ in rows}
         for name, r, compile_s, rss in rows:
             vs_floor = f"{r / rate['floor']:.2f}" if "floor" in rate else "-"
+            vs_rng = f"{r / rate['rng floor']:.2f}" if "rng floor" in rate else "-"
             vs_gymnax = f"{r / rate['gymnax']:.2f}" if "gymnax" in rate else "-"
-            print(f"| {num:>5} | {name:<16} | {r:>12,.0f} | {vs_floor:>6} | {vs_gymnax:>7} | "
+            print(f"| {num:>5} | {name:<16} | {r:>12,.0f} | {vs_floor:>6} | {vs_rng:>10} | {vs_gymnax:>7} | "
                   f"{compile_s:>9.1f} | {rss:>12.0f} |", flush=True)
 
 
