@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 import jax
 import numpy as np
@@ -469,6 +470,65 @@ def jit_packed(fn: Any, *example_args: Any, donate_argnums: tuple[int, ...] = ()
         return carry, packer.pack(outputs)
 
     return jax.jit(packed, donate_argnums=donate_argnums), packer
+
+
+T = TypeVar("T")
+
+
+class PerOptions(Generic[T]):
+    """A bridge's jitted functions, built once per tree structure of the reset options.
+
+    A state's structure can depend on the reset options: a built-in
+    environment stores its `Params` in `state.options` only when `reset` got
+    options, and None otherwise. The `RawKeys` codec, and every jitted function
+    that carries the state, are fixed for one state structure, so a bridge
+    builds them per `jax.tree_util.tree_structure(options)`: `get(options)`
+    calls `build(options)` the first time a structure is seen (on the host,
+    from `jax.eval_shape`; nothing is set while tracing) and returns the same
+    entry afterwards. Options of one structure with other values share an entry.
+
+    >>> calls = []
+    >>> per_options = PerOptions(lambda options: calls.append(options) or len(calls))
+    >>> per_options.get(None), per_options.get({"g": 1.0}), per_options.get({"g": 2.0})
+    (1, 2, 2)
+    """
+
+    __slots__ = ("_build", "_entries")
+
+    def __init__(self, build: Callable[[Any], T]):
+        """Args:
+        build: Builds the entry for options of one structure, given such options.
+        """
+        self._build = build
+        self._entries: dict[Any, T] = {}
+
+    def get(self, options: Any) -> T:
+        """The entry for `options`' tree structure, built on first use."""
+        structure = jax.tree_util.tree_structure(options)
+        entry = self._entries.get(structure)
+        if entry is None:
+            entry = self._entries[structure] = self._build(options)
+        return entry
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+@dataclasses.dataclass(frozen=True)
+class SingleJitted:
+    """A single-env bridge's jitted functions for one options structure (`PerOptions`).
+
+    Attributes:
+        decode: The state codec's `RawKeys.decode`.
+        reset: The jitted reset; its arguments and outputs are the bridge's own.
+        step: The jitted step (`jit_single_step`).
+        render: The jitted render of a raw-key state (traced on the first frame).
+    """
+
+    decode: Callable[[Any], Any]
+    reset: Callable[..., Any]
+    step: Callable[..., Any]
+    render: Callable[[Any], Any]
 
 
 def jit_single_step(env: Any, raw_keys: RawKeys) -> Any:

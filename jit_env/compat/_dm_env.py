@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import dm_env
@@ -110,6 +111,24 @@ def _seed_key(seed: int | jax.Array) -> jax.Array:
     return jax.random.key(seed)
 
 
+def _jit_functions(env: _core.Environment[Any, Any, Any], options: Any) -> _checks.SingleJitted:
+    """`ToDeepmindEnv`'s jitted functions for states reset with options shaped like `options`."""
+    # The state crosses the jit boundary with raw key data (see `_checks.RawKeys`).
+    keys = _checks.RawKeys(_checks.reset_state_shapes(env, options))
+
+    def reset(key: jax.Array, options: Any) -> Any:
+        key, reset_key = jax.random.split(key)
+        state, timestep = env.reset(reset_key, options=options)
+        return key, keys.encode(state), (timestep.observation, timestep.extras)
+
+    return _checks.SingleJitted(
+        decode=keys.decode,
+        reset=jax.jit(reset),
+        step=_checks.jit_single_step(env, keys),
+        render=jax.jit(lambda state: env.render(keys.decode(state))),
+    )
+
+
 class ToDeepmindEnv(dm_env.Environment):
     """A `dm_env.Environment` that runs a jit_env environment.
 
@@ -176,17 +195,10 @@ class ToDeepmindEnv(dm_env.Environment):
         self._dm_specs = specs.EnvironmentSpec(*(spec_to_dm_spec(s) for s in env_spec))
         self._check_action = _checks.ActionCheck(env_spec.actions)
 
-        # The state crosses the jit boundary with raw key data (see `_checks.RawKeys`).
-        keys = _checks.RawKeys(_checks.reset_state_shapes(env, options))
-
-        def reset(key: jax.Array, options: Any) -> Any:
-            key, reset_key = jax.random.split(key)
-            state, timestep = env.reset(reset_key, options=options)
-            return key, keys.encode(state), (timestep.observation, timestep.extras)
-
-        self._decode = keys.decode
-        self._reset_fn = jax.jit(reset)
-        self._step_fn = _checks.jit_single_step(env, keys)
+        # The jitted functions for the options' structure (see `_checks.PerOptions`):
+        # dm_env's reset takes no options, so this bridge uses one structure only.
+        self._per_options = _checks.PerOptions(functools.partial(_jit_functions, env))
+        self._jitted = self._per_options.get(options)
 
     def __repr__(self) -> str:
         return f"ToDeepmindEnv({self._env!r})"
@@ -199,7 +211,7 @@ class ToDeepmindEnv(dm_env.Environment):
     @property
     def state(self) -> Any:
         """The current environment state (on the device), None before `reset`."""
-        return None if self._state is None else self._decode(self._state)
+        return None if self._state is None else self._jitted.decode(self._state)
 
     @property
     def _rng(self) -> np.random.RandomState | None:
@@ -228,7 +240,7 @@ class ToDeepmindEnv(dm_env.Environment):
             RuntimeError: After `close()`.
         """
         self._check_open("reset")
-        self._key, self._state, out = self._reset_fn(self._key, self._options)
+        self._key, self._state, out = self._jitted.reset(self._key, self._options)
         observation, extras = _checks.fetch(out)
         self._extras = dict(extras or {})
         self._needs_reset = False
@@ -250,7 +262,7 @@ class ToDeepmindEnv(dm_env.Environment):
         if self._needs_reset:
             return self.reset()
         action = self._check_action(action)
-        self._state, out = self._step_fn(self._state, action)
+        self._state, out = self._jitted.step(self._state, action)
         step_type, reward, discount, observation, extras = _checks.fetch(out)
         self._extras = dict(extras or {})
         reward, discount = _scalars(reward), _scalars(discount)

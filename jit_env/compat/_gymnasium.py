@@ -8,6 +8,7 @@ Discrete(3)
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import gymnasium
@@ -191,6 +192,24 @@ def is_default_options(options: Any) -> bool:
     return options is None or (isinstance(options, dict) and not options)
 
 
+def _jit_functions(env: _core.Environment[Any, Any, Any], options: Any) -> _checks.SingleJitted:
+    """`ToGymnasium`'s jitted functions for states reset with options shaped like `options`."""
+    # The state crosses the jit boundary with raw key data (see `_checks.RawKeys`).
+    keys = _checks.RawKeys(_checks.reset_state_shapes(env, options))
+
+    def reset(seed: jax.Array, options: Any) -> Any:
+        state, ts = env.reset(jax.random.key(seed), options=options)
+        return keys.encode(state), (ts.observation, ts.extras)
+
+    return _checks.SingleJitted(
+        decode=keys.decode,
+        reset=jax.jit(reset),
+        step=_checks.jit_single_step(env, keys),
+        # Rendering op by op costs ~20x a jitted render: traced once, on the first frame.
+        render=jax.jit(lambda state: env.render(keys.decode(state))),
+    )
+
+
 class ToGymnasium(gymnasium.Env[Any, Any]):
     """A `gymnasium.Env` that runs a jit_env environment.
 
@@ -202,6 +221,12 @@ class ToGymnasium(gymnasium.Env[Any, Any]):
     NumPy (structure, shape, the space's dtype, range) before the device call
     and never cast or clipped (a Discrete action of Gymnasium's int64 is
     range-checked, then narrowed to the spec's dtype).
+
+    `reset(options=...)` other than None or `{}` replaces the construction
+    options for that episode. The jitted reset, step and render are built once
+    per tree structure of the options (`_checks.PerOptions`; a built-in
+    environment's state holds its parameters only when reset got options), the
+    construction options' at construction and others on their first reset.
 
     >>> import counting_env  # doctest: +SKIP
     >>> env = ToGymnasium(counting_env.CountingEnv(target=2))  # doctest: +SKIP
@@ -252,18 +277,10 @@ class ToGymnasium(gymnasium.Env[Any, Any]):
         self._check_action = _checks.ActionCheck(
             env.action_spec(), dtypes=act_layout.dtypes, structure=act_layout.space_treedef)
 
-        # The state crosses the jit boundary with raw key data (see `_checks.RawKeys`).
-        keys = _checks.RawKeys(_checks.reset_state_shapes(env, options))
-
-        def reset(seed: jax.Array, options: Any) -> Any:
-            state, ts = env.reset(jax.random.key(seed), options=options)
-            return keys.encode(state), (ts.observation, ts.extras)
-
-        self._decode = keys.decode
-        self._reset_fn = jax.jit(reset)
-        self._step_fn = _checks.jit_single_step(env, keys)
-        # Rendering op by op costs ~20x a jitted render: traced once, on the first frame.
-        self._render_fn = jax.jit(lambda state: env.render(keys.decode(state)))
+        # One set of jitted functions per options structure (the state's structure
+        # can depend on it); the default options' set is built now, others on first use.
+        self._per_options = _checks.PerOptions(functools.partial(_jit_functions, env))
+        self._jitted = self._per_options.get(options)
 
     def __repr__(self) -> str:
         return f"ToGymnasium({self._env!r})"
@@ -279,7 +296,7 @@ class ToGymnasium(gymnasium.Env[Any, Any]):
     @property
     def state(self) -> Any:
         """The current environment state (on the device), None before `reset`."""
-        return None if self._state is None else self._decode(self._state)
+        return None if self._state is None else self._jitted.decode(self._state)
 
     def _check_open(self, call: str) -> None:
         if self._closed:
@@ -300,7 +317,9 @@ class ToGymnasium(gymnasium.Env[Any, Any]):
         self._seed = None
         episode_seed = np.uint32(self.np_random.integers(_SEED_BOUND, dtype=np.uint64))
         options = self._options if is_default_options(options) else options
-        self._state, out = self._reset_fn(episode_seed, options)
+        jitted = self._per_options.get(options)
+        self._state, out = jitted.reset(episode_seed, options)
+        self._jitted = jitted  # Its step and render carry this state's structure.
         observation, extras = _checks.fetch(out)
         self._done = False
         return self._obs_layout.to_space(observation), dict(extras or {})
@@ -318,7 +337,7 @@ class ToGymnasium(gymnasium.Env[Any, Any]):
         if self._done:
             raise RuntimeError(ERR_STEP_AFTER_END)
         action = self._check_action(action)
-        self._state, out = self._step_fn(self._state, action)
+        self._state, out = self._jitted.step(self._state, action)
         step_type, reward, discount, observation, extras = _checks.fetch(out)
         last = bool(step_type == _core.StepType.LAST)
         terminated = last and not discount > 0
@@ -341,7 +360,7 @@ class ToGymnasium(gymnasium.Env[Any, Any]):
             raise RuntimeError(ERR_NO_RENDER_MODE.format("ToGymnasium"))
         if self._state is None:
             raise RuntimeError(ERR_RENDER_BEFORE_RESET)
-        return np.asarray(jax.device_get(self._render_fn(self._state))).astype(np.uint8, copy=False)
+        return np.asarray(jax.device_get(self._jitted.render(self._state))).astype(np.uint8, copy=False)
 
     def close(self) -> None:
         """Closes the wrapped environment; later `reset`/`step` calls raise."""

@@ -9,6 +9,9 @@ Auto-reset is `jit_env.wrappers.TileAutoReset`'s, inside that one compiled step.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import gymnasium
@@ -29,10 +32,121 @@ ERR_SEED = (
 ERR_SEED_LENGTH = "`seed` as a list needs one entry per sub-environment ({}), got {} entries."
 ERR_RESET_MASK = "`options['reset_mask']` must be a bool NumPy array of shape ({},) with a True, got {!r}."
 ERR_RENDER_BEFORE_RESET = "ToGymnasiumVector.render() was called before reset(); call reset() first."
+ERR_MASKED_OPTIONS = (
+    "A masked reset (options with 'reset_mask') cannot change the structure of the state: "
+    "the sub-environments were reset with options of structure {current}, and options {got!r} "
+    "give a state of another structure (a built-in environment stores its parameters in the "
+    "state only when reset got options). Reset all sub-environments with these options "
+    "first: reset(options={got!r}), without 'reset_mask'."
+)
 ERR_NEEDS_RESET = (
     "ToGymnasiumVector.step() in DISABLED autoreset mode was called with sub-environments "
     "{} finished; call reset(options={{'reset_mask': mask}}) for them first."
 )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Jitted:
+    """`ToGymnasiumVector`'s jitted functions for one options structure (`_checks.PerOptions`).
+
+    Attributes:
+        options_structure: The tree structure of the options they were built for.
+        state_structure: The tree structure of the (raw-key) batched state they carry.
+        decode: The state codec's `RawKeys.decode`.
+        reset, reset_masked, step: The jitted functions, outputs packed.
+        reset_out, masked_out, step_out: Their output packers.
+        render: The jitted render of a raw-key state (traced on the first frame).
+    """
+
+    options_structure: Any
+    state_structure: Any
+    decode: Callable[[Any], Any]
+    reset: Callable[..., Any]
+    reset_out: _checks.OutputPacker
+    reset_masked: Callable[..., Any]
+    masked_out: _checks.OutputPacker
+    step: Callable[..., Any]
+    step_out: _checks.OutputPacker
+    render: Callable[[Any], Any]
+
+
+def _jit_functions(
+    env: _core.Environment[Any, Any, Any],
+    batched: _core.Environment[Any, Any, Any],
+    num_envs: int,
+    same_step: bool,
+    options: Any,
+) -> _Jitted:
+    """The jitted functions for states reset with options shaped like `options`."""
+    final_key = wrappers.FINAL_OBSERVATION
+
+    def without_final(extras: Any) -> Any:
+        return {k: v for k, v in (extras or {}).items() if k != final_key}
+
+    # The state's layout and each function's output layout are fixed here, from shapes.
+    shape = jax.ShapeDtypeStruct
+    seed_shape = shape((), np.uint32)
+    state_shapes = jax.eval_shape(lambda: batched.reset(jax.random.key(0), options=options)[0])
+    raw_keys = _checks.RawKeys(state_shapes)
+    encode, decode = raw_keys.encode, raw_keys.decode
+
+    def reset_any(seed: jax.Array, options: Any) -> Any:
+        """A scalar seed: one key split over all; a `(num_envs,)` vector: a key each."""
+        if seed.ndim == 0:
+            return batched.reset(jax.random.key(seed), options=options)
+        keys = jax.vmap(jax.random.key)(seed)
+        if isinstance(batched, wrappers.TileAutoReset):
+            return batched.reset_each(keys, options=options)
+        return jax.vmap(lambda k: env.reset(k, options=options))(keys)
+
+    def reset(seed: jax.Array, options: Any) -> Any:
+        state, ts = reset_any(seed, options)
+        return encode(state), (ts.observation, without_final(ts.extras))
+
+    def reset_masked(state: Any, seed: jax.Array, mask: jax.Array, options: Any) -> Any:
+        fresh, ts = reset_any(seed, options)
+        return encode(_common.select(mask, fresh, decode(state))), (ts.observation, without_final(ts.extras))
+
+    def step(state: Any, action: Any) -> Any:
+        state = decode(state)
+        reset_extras = None
+        if isinstance(batched, wrappers.TileAutoReset):
+            new_state, ts, reset_extras = _autoreset.step_with_reset_extras(batched, state, action)
+        else:
+            new_state, ts = batched.step(state, action)
+        extras = without_final(ts.extras)
+        ended = ts.first() if same_step else ts.last()
+        positive = ts.discount > 0
+        terminated = ended & ~positive
+        truncated = ended & positive
+        if not same_step:
+            return encode(new_state), (ts.observation, ts.reward, terminated, truncated, extras)
+        # As SyncVectorEnv: where an episode ended, the info is the new episode's
+        # reset info, and the ending step's goes under "final_info".
+        info = _common.select(ended, without_final(reset_extras), extras)
+        final = ts.extras[final_key]
+        return encode(new_state), (ts.observation, ts.reward, terminated, truncated, info, final, extras)
+
+    # The state's buffers are donated: each call reuses the last state's memory.
+    raw_state = jax.eval_shape(encode, state_shapes)
+    action_shape = jax.eval_shape(batched.action_spec().generate_value)
+    reset_fn, reset_out = _checks.jit_packed(reset, seed_shape, options)
+    reset_masked_fn, masked_out = _checks.jit_packed(
+        reset_masked, raw_state, seed_shape, shape((num_envs,), np.bool_), options, donate_argnums=(0,))
+    step_fn, step_out = _checks.jit_packed(step, raw_state, action_shape, donate_argnums=(0,))
+    return _Jitted(
+        options_structure=jax.tree_util.tree_structure(options),
+        state_structure=jax.tree_util.tree_structure(raw_state),
+        decode=decode,
+        reset=reset_fn,
+        reset_out=reset_out,
+        reset_masked=reset_masked_fn,
+        masked_out=masked_out,
+        step=step_fn,
+        step_out=step_out,
+        # Rendering op by op costs ~20x a jitted render: traced once, on the first frame.
+        render=jax.jit(lambda state: batched.render(decode(state))),
+    )
 
 
 class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
@@ -57,6 +171,13 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
     inside the one jitted step (same keys, same results, bit for bit);
     ``DISABLED`` runs `Tile`. The info is laid out as `SyncVectorEnv` lays it
     out for the same sub-environments (`ToGymnasium`).
+
+    `reset(options=...)` other than None or `{}` (after taking out
+    ``"reset_mask"``) replaces the construction options for that reset. The
+    jitted functions are built once per tree structure of the options
+    (`_checks.PerOptions`), since a built-in environment's state holds its
+    parameters only when reset got options; a masked reset must keep the
+    state's structure (reset all sub-environments with new options first).
     """
 
     def __init__(
@@ -126,66 +247,11 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
             core_mode = wrappers.SAME_STEP if mode == AutoresetMode.SAME_STEP else wrappers.NEXT_STEP
             batched = wrappers.TileAutoReset(env, num_envs, mode=core_mode)
         self._batched = batched
-        same_step = mode == AutoresetMode.SAME_STEP
-        final_key = wrappers.FINAL_OBSERVATION
-
-        def without_final(extras: Any) -> Any:
-            return {k: v for k, v in (extras or {}).items() if k != final_key}
-
-        # The state's layout and each function's output layout are fixed here, from shapes.
-        shape = jax.ShapeDtypeStruct
-        seed_shape = shape((), np.uint32)
-        raw_keys = _checks.RawKeys(jax.eval_shape(lambda: batched.reset(jax.random.key(0), options=options)[0]))
-        encode, decode = raw_keys.encode, raw_keys.decode
-
-        def reset_any(seed: jax.Array, options: Any) -> Any:
-            """A scalar seed: one key split over all; a `(num_envs,)` vector: a key each."""
-            if seed.ndim == 0:
-                return batched.reset(jax.random.key(seed), options=options)
-            keys = jax.vmap(jax.random.key)(seed)
-            if isinstance(batched, wrappers.TileAutoReset):
-                return batched.reset_each(keys, options=options)
-            return jax.vmap(lambda k: env.reset(k, options=options))(keys)
-
-        def reset(seed: jax.Array, options: Any) -> Any:
-            state, ts = reset_any(seed, options)
-            return encode(state), (ts.observation, without_final(ts.extras))
-
-        def reset_masked(state: Any, seed: jax.Array, mask: jax.Array, options: Any) -> Any:
-            fresh, ts = reset_any(seed, options)
-            return encode(_common.select(mask, fresh, decode(state))), (ts.observation, without_final(ts.extras))
-
-        def step(state: Any, action: Any) -> Any:
-            state = decode(state)
-            reset_extras = None
-            if isinstance(batched, wrappers.TileAutoReset):
-                new_state, ts, reset_extras = _autoreset.step_with_reset_extras(batched, state, action)
-            else:
-                new_state, ts = batched.step(state, action)
-            extras = without_final(ts.extras)
-            ended = ts.first() if same_step else ts.last()
-            positive = ts.discount > 0
-            terminated = ended & ~positive
-            truncated = ended & positive
-            if not same_step:
-                return encode(new_state), (ts.observation, ts.reward, terminated, truncated, extras)
-            # As SyncVectorEnv: where an episode ended, the info is the new episode's
-            # reset info, and the ending step's goes under "final_info".
-            info = _common.select(ended, without_final(reset_extras), extras)
-            final = ts.extras[final_key]
-            return encode(new_state), (ts.observation, ts.reward, terminated, truncated, info, final, extras)
-
-        # The state's buffers are donated: each call reuses the last state's memory.
-        raw_state = jax.eval_shape(lambda: encode(batched.reset(jax.random.key(0), options=options)[0]))
-        action_shape = jax.eval_shape(batched.action_spec().generate_value)
-        self._reset_fn, self._reset_out = _checks.jit_packed(reset, seed_shape, options)
-        self._reset_masked_fn, self._masked_out = _checks.jit_packed(
-            reset_masked, raw_state, seed_shape, shape((num_envs,), np.bool_), options, donate_argnums=(0,))
-        self._step_fn, self._step_out = _checks.jit_packed(step, raw_state, action_shape, donate_argnums=(0,))
-        self._decode = decode
-        # Rendering op by op costs ~20x a jitted render: traced once, on the first frame.
-        self._render_fn = jax.jit(lambda state: batched.render(decode(state)))
-        # Static sizes of the NEXT_STEP restart batch: the smallest that holds every finished row runs.
+        # One set of jitted functions per options structure (the state's structure
+        # can depend on it); the default options' set is built now, others on first use.
+        self._per_options = _checks.PerOptions(
+            functools.partial(_jit_functions, env, batched, num_envs, mode == AutoresetMode.SAME_STEP))
+        self._jitted = self._per_options.get(options)
 
     def __repr__(self) -> str:
         return f"ToGymnasiumVector({self._env!r}, num_envs={self.num_envs}, autoreset_mode={self._mode})"
@@ -202,7 +268,7 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
         Its buffers are donated to the next `step` or masked `reset`; copy
         what you need to keep.
         """
-        return None if self._state is None else self._decode(self._state)
+        return None if self._state is None else self._jitted.decode(self._state)
 
     def _check_open(self, call: str) -> None:
         if self._closed:
@@ -244,7 +310,9 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
 
         Raises:
             TypeError: If `seed` is not None, an int or a list of ints and None.
-            ValueError: On a malformed reset mask, or a seed list of the wrong length.
+            ValueError: On a malformed reset mask, a masked reset whose options give a
+                state of another structure than the current one (`ERR_MASKED_OPTIONS`),
+                or a seed list of the wrong length.
             RuntimeError: After `close()`.
         """
         self._check_open("reset")
@@ -254,13 +322,17 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
             mask = options.pop("reset_mask", None)
         env_options = self._options if _gymnasium.is_default_options(options) else options
         episode_seed = self._episode_seed(seed)
+        jitted = self._per_options.get(env_options)
         if mask is not None and self._state is not None:
             if not (isinstance(mask, np.ndarray) and mask.dtype == np.bool_
                     and mask.shape == (self.num_envs,) and mask.any()):
                 raise ValueError(ERR_RESET_MASK.format(self.num_envs, mask))
-            self._state, out = self._reset_masked_fn(self._state, episode_seed, mask, env_options)
+            if jitted.state_structure != self._jitted.state_structure:
+                raise ValueError(ERR_MASKED_OPTIONS.format(current=self._jitted.options_structure, got=env_options))
+            # Same state structure: the current step and render still fit the state.
+            self._state, out = jitted.reset_masked(self._state, episode_seed, mask, env_options)
             self._finished &= ~mask
-            observation, extras = self._masked_out.unpack(out)
+            observation, extras = jitted.masked_out.unpack(out)
             # Sub-environments outside the mask keep their current observation,
             # and only those in it have info entries (as SyncVectorEnv).
             observation = jax.tree_util.tree_map(
@@ -268,9 +340,10 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
                 observation, self._observation)
             info = _vector_info(extras, self.num_envs, mask)
         else:
-            self._state, out = self._reset_fn(episode_seed, env_options)
+            self._state, out = jitted.reset(episode_seed, env_options)
+            self._jitted = jitted  # Its step and render carry this state's structure.
             self._finished[:] = False
-            observation, extras = self._reset_out.unpack(out)
+            observation, extras = jitted.reset_out.unpack(out)
             info = _vector_info(extras, self.num_envs)
         self._observation = observation
         return self._obs_layout.to_space(observation, batched=True), info
@@ -289,8 +362,8 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
         if self._mode == AutoresetMode.DISABLED and self._finished.any():
             raise RuntimeError(ERR_NEEDS_RESET.format(np.flatnonzero(self._finished).tolist()))
         actions = self._check_action(actions)
-        self._state, out = self._step_fn(self._state, actions)
-        out = self._step_out.unpack(out)
+        self._state, out = self._jitted.step(self._state, actions)
+        out = self._jitted.step_out.unpack(out)
         observation, reward, terminated, truncated, extras = out[:5]
         self._observation = observation
         info = _vector_info(extras, self.num_envs)
@@ -324,7 +397,7 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
             raise RuntimeError(_gymnasium.ERR_NO_RENDER_MODE.format("ToGymnasiumVector"))
         if self._state is None:
             raise RuntimeError(ERR_RENDER_BEFORE_RESET)
-        frames = self._render_fn(self._state)
+        frames = self._jitted.render(self._state)
         return np.asarray(jax.device_get(frames)).astype(np.uint8, copy=False)
 
     def close_extras(self, **kwargs: Any) -> None:

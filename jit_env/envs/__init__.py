@@ -2,7 +2,8 @@
 
 Build them by id with `jit_env.make` (which adds Gymnasium's time limits) or
 directly from the classes here. Every environment keeps its episode parameters
-(`Params`, defaults are the upstream constants) in `state.options`; pass
+(`Params`, defaults are the upstream constants) in `state.options`, or `None`
+there when `reset` got `options=None` (the defaults are then constants); pass
 `options=Params(...)` or a dict of overrides to `reset`, and
 `Vmap(env, options_in_axes=0)` to give each sub-environment its own (then every
 field needs the batch axis)::

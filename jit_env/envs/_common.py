@@ -4,12 +4,20 @@ Episode parameters
 ------------------
 Every built-in environment has a `Params` dataclass whose defaults are the
 upstream constants. `reset(key, options=...)` takes `None` (the defaults), a
-`Params`, or a dict that overrides some fields of the defaults. The resolved
-`Params` (every field a float32 array) is stored in `state.options`, so an
-auto-reset wrapper, which calls `env.reset(state.key, options=state.options)`,
-starts the next episode with the same parameters, and `Vmap(env,
-options_in_axes=0)` gives each sub-environment its own parameters without
-recompiling.
+`Params`, or a dict that overrides some fields of the defaults.
+
+With `options=None` the state stores `options=None` and `reset`, `step` and
+`render` use the defaults as NumPy float32 constants (`params_of`): the state
+carries no parameter leaves, so under `vmap` there are no `(N,)` parameter
+buffers for auto-reset selects, loop carries and jit-call dispatch to move, and
+XLA folds the constants (jitted results may differ from eager ones in the last
+bit). With a `Params` or a dict, the resolved `Params` (every field a float32
+array) is stored in `state.options`, so an auto-reset wrapper, which calls
+`env.reset(state.key, options=state.options)`, starts the next episode with the
+same parameters, and `Vmap(env, options_in_axes=0)` gives each sub-environment
+its own parameters without recompiling. The two kinds of state differ in tree
+structure (`state.options` is None or a `Params`); the bridges build one set of
+jitted functions per options structure.
 
 Rasterising
 -----------
@@ -27,6 +35,7 @@ from typing import Any, TypeVar
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 P = TypeVar("P")
 
@@ -34,6 +43,34 @@ ERR_OPTIONS_TYPE = (
     "`options` of {env} must be None, a {params} or a dict of {params} fields, got {got}."
 )
 ERR_OPTIONS_FIELDS = "`options` of {env} has unknown field(s) {unknown}; {params} has fields {fields}."
+
+
+def default_params(params_type: type[P]) -> P:
+    """The default parameters of `params_type`, every field a NumPy float32 constant."""
+    defaults: P = jax.tree_util.tree_map(np.float32, params_type())
+    return defaults
+
+
+def params_of(state_options: P | None, params_type: type[P]) -> P:
+    """The parameters an episode runs with: `state.options`, or the defaults if it is None.
+
+    Args:
+        state_options: The state's `options`: None (the episode was reset with
+            `options=None`) or the resolved `params_type` that `reset` stored.
+        params_type: The environment's `Params` dataclass.
+
+    Returns:
+        `state_options` itself, or `default_params(params_type)` (NumPy float32
+        constants, which XLA folds) if it is None.
+    """
+    if state_options is None:
+        return default_params(params_type)
+    return state_options
+
+
+def stored_options(options: Any, params: P) -> P | None:
+    """What `reset` stores in `state.options`: None for `options=None`, else the resolved `params`."""
+    return None if options is None else params
 
 
 def resolve_params(env_name: str, params_type: type[P], options: Any) -> P:
@@ -45,16 +82,17 @@ def resolve_params(env_name: str, params_type: type[P], options: Any) -> P:
         options: None, a `params_type` instance, or a mapping of field overrides.
 
     Returns:
-        A `params_type` whose fields are float32 arrays (scalars unless given
-        otherwise, e.g. batched under `vmap`).
+        For `options=None`, `default_params(params_type)` (NumPy float32
+        constants); otherwise a `params_type` whose fields are float32 arrays
+        (scalars unless given otherwise, e.g. batched under `vmap`).
 
     Raises:
         TypeError: If `options` is of another type.
         ValueError: If a mapping names fields that `params_type` lacks.
     """
     if options is None:
-        params = params_type()
-    elif isinstance(options, params_type):
+        return default_params(params_type)
+    if isinstance(options, params_type):
         params = options
     elif isinstance(options, Mapping):
         fields = [f.name for f in dataclasses.fields(params_type)]  # type: ignore[arg-type]

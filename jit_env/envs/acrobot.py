@@ -55,14 +55,14 @@ class Params:
 
 @_struct.dataclass
 class State:
-    """Acrobot's state: joint angles and velocities (float32), key and `Params`."""
+    """Acrobot's state: joint angles and velocities (float32), key and `Params` (None: the defaults)."""
 
     key: jax.Array
     theta1: jax.Array
     theta2: jax.Array
     dtheta1: jax.Array
     dtheta2: jax.Array
-    options: Params
+    options: Params | None
 
 
 def _derivatives(p: Params, s: jax.Array, torque: jax.Array) -> jax.Array:
@@ -103,8 +103,10 @@ def _observation(state: State) -> jax.Array:
 class Acrobot(_core.Environment[State, jax.Array, jax.Array]):
     """Acrobot-v1 in pure JAX, step for step equal to Gymnasium's (in float32).
 
-    Reset `options`: None, a `Params`, or a dict of `Params` overrides; kept in
-    `state.options`. The observation spec's velocity bounds are the defaults.
+    Reset `options`: None, a `Params`, or a dict of `Params` overrides (see
+    `jit_env.envs`). A `Params` or dict is resolved to float32 and kept in
+    `state.options`; with None the state keeps `options=None` and the default
+    `Params` are used as constants. The observation spec's velocity bounds are the defaults.
 
     >>> state, ts = Acrobot().reset(jax.random.key(0))
     >>> ts.observation.shape
@@ -121,11 +123,12 @@ class Acrobot(_core.Environment[State, jax.Array, jax.Array]):
         key, draw = _common.split_key(key)
         t1, t2, d1, d2 = jax.random.uniform(
             draw, (4,), jnp.float32, -params.reset_bound, params.reset_bound)
-        state = State(key=key, theta1=t1, theta2=t2, dtheta1=d1, dtheta2=d2, options=params)
+        stored = _common.stored_options(options, params)
+        state = State(key=key, theta1=t1, theta2=t2, dtheta1=d1, dtheta2=d2, options=stored)
         return state, _core.restart(_observation(state))
 
     def step(self, state: State, action: jax.Array) -> tuple[State, _core.TimeStep[jax.Array]]:
-        p = state.options
+        p = _common.params_of(state.options, Params)
         torque = jnp.asarray(action).astype(jnp.float32) - 1.0
         s = jnp.stack([state.theta1, state.theta2, state.dtheta1, state.dtheta2])
         dt = p.dt
@@ -140,7 +143,7 @@ class Acrobot(_core.Environment[State, jax.Array, jax.Array]):
             theta2=_wrap(ns[1]),
             dtheta1=jnp.clip(ns[2], -p.max_vel_1, p.max_vel_1),
             dtheta2=jnp.clip(ns[3], -p.max_vel_2, p.max_vel_2),
-            options=p,
+            options=state.options,
         )
         terminated = -jnp.cos(new.theta1) - jnp.cos(new.theta2 + new.theta1) > 1.0
         obs = _observation(new)
@@ -171,7 +174,7 @@ class Acrobot(_core.Environment[State, jax.Array, jax.Array]):
         Returns:
             uint8 array of shape `(500, 500, 3)`.
         """
-        p = state.options
+        p = _common.params_of(state.options, Params)
         x, y = _common.pixel_grid(SCREEN_DIM, SCREEN_DIM)
         scale = SCREEN_DIM / (2 * (p.link_length_1 + p.link_length_2 + 0.2))
         offset = SCREEN_DIM / 2

@@ -53,14 +53,14 @@ class Params:
 
 @_struct.dataclass
 class State:
-    """CartPole's state: float32 scalars, the PRNG key and the episode's `Params`."""
+    """CartPole's state: float32 scalars, the PRNG key and the episode's `Params` (None: the defaults)."""
 
     key: jax.Array
     x: jax.Array
     x_dot: jax.Array
     theta: jax.Array
     theta_dot: jax.Array
-    options: Params
+    options: Params | None
 
 
 def _observation(state: State) -> jax.Array:
@@ -71,7 +71,9 @@ class CartPole(_core.Environment[State, jax.Array, jax.Array]):
     """CartPole-v1 in pure JAX, step for step equal to Gymnasium's (in float32).
 
     Reset `options`: None, a `Params`, or a dict of `Params` overrides (see
-    `jit_env.envs`); they are kept in `state.options`. The observation spec's
+    `jit_env.envs`). A `Params` or dict is resolved to float32 and kept in
+    `state.options`; with None the state keeps `options=None` and the default
+    `Params` are used as constants. The observation spec's
     bounds are Gymnasium's for the default thresholds.
 
     >>> env = CartPole()
@@ -90,11 +92,12 @@ class CartPole(_core.Environment[State, jax.Array, jax.Array]):
         key, draw = _common.split_key(key)
         x, x_dot, theta, theta_dot = jax.random.uniform(
             draw, (4,), jnp.float32, -params.reset_bound, params.reset_bound)
-        state = State(key=key, x=x, x_dot=x_dot, theta=theta, theta_dot=theta_dot, options=params)
+        stored = _common.stored_options(options, params)
+        state = State(key=key, x=x, x_dot=x_dot, theta=theta, theta_dot=theta_dot, options=stored)
         return state, _core.restart(_observation(state))
 
     def step(self, state: State, action: jax.Array) -> tuple[State, _core.TimeStep[jax.Array]]:
-        p = state.options
+        p = _common.params_of(state.options, Params)
         force = jnp.where(jnp.asarray(action) == 1, p.force_mag, -p.force_mag)
         total_mass = p.masspole + p.masscart
         polemass_length = p.masspole * p.length
@@ -109,7 +112,7 @@ class CartPole(_core.Environment[State, jax.Array, jax.Array]):
             x_dot=state.x_dot + p.tau * xacc,
             theta=state.theta + p.tau * state.theta_dot,
             theta_dot=state.theta_dot + p.tau * thetaacc,
-            options=p,
+            options=state.options,
         )
         terminated = (jnp.abs(new.x) > p.x_threshold) | (
             jnp.abs(new.theta) > p.theta_threshold_radians)
@@ -142,7 +145,7 @@ class CartPole(_core.Environment[State, jax.Array, jax.Array]):
         Returns:
             uint8 array of shape `(400, 600, 3)`.
         """
-        p = state.options
+        p = _common.params_of(state.options, Params)
         x, y = _common.pixel_grid(SCREEN_HEIGHT, SCREEN_WIDTH)
         scale = SCREEN_WIDTH / (p.x_threshold * 2)
         pole_width, cart_width, cart_height = 10.0, 50.0, 30.0

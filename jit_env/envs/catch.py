@@ -42,20 +42,22 @@ class Params:
 
 @_struct.dataclass
 class State:
-    """Catch's state: int32 positions, the PRNG key and `Params`."""
+    """Catch's state: int32 positions, the PRNG key and `Params` (None: the defaults)."""
 
     key: jax.Array
     ball_row: jax.Array
     ball_column: jax.Array
     paddle_column: jax.Array
-    options: Params
+    options: Params | None
 
 
 class Catch(_core.Environment[State, jax.Array, dict[str, jax.Array]]):
     """Catch with a dict observation and an action mask.
 
-    Reset `options`: None, a `Params`, or a dict of `Params` overrides; kept in
-    `state.options`.
+    Reset `options`: None, a `Params`, or a dict of `Params` overrides (see
+    `jit_env.envs`). A `Params` or dict is resolved to float32 and kept in
+    `state.options`; with None the state keeps `options=None` and the default
+    `Params` are used as constants.
 
     >>> env = Catch(rows=10, columns=5)
     >>> state, ts = env.reset(jax.random.key(0))
@@ -98,7 +100,7 @@ class Catch(_core.Environment[State, jax.Array, dict[str, jax.Array]]):
             ball_row=jnp.zeros((), jnp.int32),
             ball_column=jax.random.randint(draw, (), 0, self.columns, jnp.int32),
             paddle_column=jnp.asarray(self.columns // 2, jnp.int32),
-            options=params,
+            options=_common.stored_options(options, params),
         )
         return state, _core.restart(self._observation(state))
 
@@ -115,7 +117,7 @@ class Catch(_core.Environment[State, jax.Array, dict[str, jax.Array]]):
         )
         done = new.ball_row == self.rows - 1
         caught = new.paddle_column == new.ball_column
-        p = state.options
+        p = _common.params_of(state.options, Params)
         reward = jnp.where(done, jnp.where(caught, p.reward_catch, p.reward_miss), jnp.float32(0.0))
         obs = self._observation(new)
         timestep = jax.lax.cond(

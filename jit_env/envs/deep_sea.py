@@ -53,7 +53,7 @@ class Params:
 
 @_struct.dataclass
 class State:
-    """DeepSea's state: int32 position, the per-cell action mapping, key and `Params`.
+    """DeepSea's state: int32 position, the per-cell action mapping, key and `Params` (None: the defaults).
 
     Attributes:
         action_right: int32 `(size, size)`, the action that moves right in each
@@ -64,14 +64,16 @@ class State:
     row: jax.Array
     column: jax.Array
     action_right: jax.Array
-    options: Params
+    options: Params | None
 
 
 class DeepSea(_core.Environment[State, jax.Array, jax.Array]):
     """Deep Sea: reward only for the one trajectory that always goes right.
 
-    Reset `options`: None, a `Params`, or a dict of `Params` overrides; kept in
-    `state.options`.
+    Reset `options`: None, a `Params`, or a dict of `Params` overrides (see
+    `jit_env.envs`). A `Params` or dict is resolved to float32 and kept in
+    `state.options`; with None the state keeps `options=None` and the default
+    `Params` are used as constants.
 
     Attributes:
         action_mapping: int32 `(size, size)` read-only NumPy array, the action
@@ -124,11 +126,12 @@ class DeepSea(_core.Environment[State, jax.Array, jax.Array]):
         key, _ = _common.split_key(key)
         action_right = jnp.asarray(self.action_mapping)
         zero = jnp.zeros((), jnp.int32)
-        state = State(key=key, row=zero, column=zero, action_right=action_right, options=params)
+        stored = _common.stored_options(options, params)
+        state = State(key=key, row=zero, column=zero, action_right=action_right, options=stored)
         return state, _core.restart(self._observation(zero, zero))
 
     def step(self, state: State, action: jax.Array) -> tuple[State, _core.TimeStep[jax.Array]]:
-        p = state.options
+        p = _common.params_of(state.options, Params)
         row = jnp.minimum(state.row, self.size - 1)
         right = jnp.asarray(action).astype(jnp.int32) == state.action_right[row, state.column]
         at_goal = right & (state.column == self.size - 1)
@@ -136,7 +139,7 @@ class DeepSea(_core.Environment[State, jax.Array, jax.Array]):
                   - jnp.where(right, p.move_cost / self.size, jnp.float32(0.0)))
         column = jnp.clip(state.column + jnp.where(right, 1, -1), 0, self.size - 1).astype(jnp.int32)
         new = State(key=state.key, row=state.row + 1, column=column,
-                    action_right=state.action_right, options=p)
+                    action_right=state.action_right, options=state.options)
         obs = self._observation(new.row, new.column)
         timestep = jax.lax.cond(
             new.row >= self.size,

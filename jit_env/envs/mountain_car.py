@@ -49,12 +49,12 @@ class Params:
 
 @_struct.dataclass
 class State:
-    """MountainCar's state: position and velocity (float32), key and `Params`."""
+    """MountainCar's state: position and velocity (float32), key and `Params` (None: the defaults)."""
 
     key: jax.Array
     position: jax.Array
     velocity: jax.Array
-    options: Params
+    options: Params | None
 
 
 def initial_position(key: jax.Array, low: jax.Array, high: jax.Array) -> jax.Array:
@@ -116,8 +116,10 @@ def render_scene(position: jax.Array, min_position: jax.Array, max_position: jax
 class MountainCar(_core.Environment[State, jax.Array, jax.Array]):
     """MountainCar-v0 in pure JAX, step for step equal to Gymnasium's (in float32).
 
-    Reset `options`: None, a `Params`, or a dict of `Params` overrides; kept in
-    `state.options`. The observation spec's bounds are the defaults.
+    Reset `options`: None, a `Params`, or a dict of `Params` overrides (see
+    `jit_env.envs`). A `Params` or dict is resolved to float32 and kept in
+    `state.options`; with None the state keeps `options=None` and the default
+    `Params` are used as constants. The observation spec's bounds are the defaults.
 
     >>> state, ts = MountainCar().reset(jax.random.key(0))
     >>> float(ts.observation[1])
@@ -136,16 +138,16 @@ class MountainCar(_core.Environment[State, jax.Array, jax.Array]):
             key=key,
             position=initial_position(draw, params.reset_low, params.reset_high),
             velocity=jnp.zeros((), jnp.float32),
-            options=params,
+            options=_common.stored_options(options, params),
         )
         return state, _core.restart(jnp.stack([state.position, state.velocity]))
 
     def step(self, state: State, action: jax.Array) -> tuple[State, _core.TimeStep[jax.Array]]:
-        p = state.options
+        p = _common.params_of(state.options, Params)
         push = jnp.asarray(action).astype(jnp.float32) - 1.0
         velocity = state.velocity + push * p.force + jnp.cos(3 * state.position) * (-p.gravity)
         position, velocity = move(state.position, velocity, p.min_position, p.max_position, p.max_speed)
-        new = State(key=state.key, position=position, velocity=velocity, options=p)
+        new = State(key=state.key, position=position, velocity=velocity, options=state.options)
         terminated = (position >= p.goal_position) & (velocity >= p.goal_velocity)
         reward = -jnp.ones((), jnp.float32)
         obs = jnp.stack([position, velocity])
@@ -170,5 +172,5 @@ class MountainCar(_core.Environment[State, jax.Array, jax.Array]):
 
     def render(self, state: State) -> jax.Array:
         """Draws the hill, car and flag; uint8 array of shape `(400, 600, 3)`."""
-        p = state.options
+        p = _common.params_of(state.options, Params)
         return render_scene(state.position, p.min_position, p.max_position, p.goal_position)

@@ -49,19 +49,21 @@ class Params:
 
 @_struct.dataclass
 class State:
-    """The car's position and velocity (float32), key and `Params`."""
+    """The car's position and velocity (float32), key and `Params` (None: the defaults)."""
 
     key: jax.Array
     position: jax.Array
     velocity: jax.Array
-    options: Params
+    options: Params | None
 
 
 class MountainCarContinuous(_core.Environment[State, jax.Array, jax.Array]):
     """MountainCarContinuous-v0 in pure JAX, step for step equal to Gymnasium's.
 
-    Reset `options`: None, a `Params`, or a dict of `Params` overrides; kept in
-    `state.options`.
+    Reset `options`: None, a `Params`, or a dict of `Params` overrides (see
+    `jit_env.envs`). A `Params` or dict is resolved to float32 and kept in
+    `state.options`; with None the state keeps `options=None` and the default
+    `Params` are used as constants.
 
     >>> state, ts = MountainCarContinuous().reset(jax.random.key(0))
     >>> ts.observation.dtype
@@ -80,18 +82,18 @@ class MountainCarContinuous(_core.Environment[State, jax.Array, jax.Array]):
             key=key,
             position=mountain_car.initial_position(draw, params.reset_low, params.reset_high),
             velocity=jnp.zeros((), jnp.float32),
-            options=params,
+            options=_common.stored_options(options, params),
         )
         return state, _core.restart(jnp.stack([state.position, state.velocity]))
 
     def step(self, state: State, action: jax.Array) -> tuple[State, _core.TimeStep[jax.Array]]:
-        p = state.options
+        p = _common.params_of(state.options, Params)
         raw = jnp.asarray(action).astype(jnp.float32)[0]
         force = jnp.clip(raw, p.min_action, p.max_action)
         velocity = state.velocity + force * p.power - p.gravity * jnp.cos(3 * state.position)
         position, velocity = mountain_car.move(
             state.position, velocity, p.min_position, p.max_position, p.max_speed)
-        new = State(key=state.key, position=position, velocity=velocity, options=p)
+        new = State(key=state.key, position=position, velocity=velocity, options=state.options)
         terminated = (position >= p.goal_position) & (velocity >= p.goal_velocity)
         reward = jnp.where(terminated, jnp.float32(100.0), jnp.float32(0.0)) - jnp.square(raw) * 0.1
         obs = jnp.stack([position, velocity])
@@ -116,5 +118,5 @@ class MountainCarContinuous(_core.Environment[State, jax.Array, jax.Array]):
 
     def render(self, state: State) -> jax.Array:
         """Draws the hill, car and flag; uint8 array of shape `(400, 600, 3)`."""
-        p = state.options
+        p = _common.params_of(state.options, Params)
         return mountain_car.render_scene(state.position, p.min_position, p.max_position, p.goal_position)

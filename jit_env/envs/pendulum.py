@@ -48,12 +48,12 @@ class Params:
 
 @_struct.dataclass
 class State:
-    """The pendulum's angle and angular velocity (float32), key and `Params`."""
+    """The pendulum's angle and angular velocity (float32), key and `Params` (None: the defaults)."""
 
     key: jax.Array
     theta: jax.Array
     theta_dot: jax.Array
-    options: Params
+    options: Params | None
 
 
 def angle_normalize(x: jax.Array) -> jax.Array:
@@ -68,8 +68,10 @@ def _observation(theta: jax.Array, theta_dot: jax.Array) -> jax.Array:
 class Pendulum(_core.Environment[State, jax.Array, jax.Array]):
     """Pendulum-v1 in pure JAX, step for step equal to Gymnasium's (in float32).
 
-    Reset `options`: None, a `Params`, or a dict of `Params` overrides; kept in
-    `state.options`.
+    Reset `options`: None, a `Params`, or a dict of `Params` overrides (see
+    `jit_env.envs`). A `Params` or dict is resolved to float32 and kept in
+    `state.options`; with None the state keeps `options=None` and the default
+    `Params` are used as constants.
 
     >>> state, ts = Pendulum().reset(jax.random.key(0), options={"g": 9.81})
     >>> ts.observation.shape
@@ -86,18 +88,19 @@ class Pendulum(_core.Environment[State, jax.Array, jax.Array]):
         key, draw = _common.split_key(key)
         high = jnp.stack([params.reset_theta, params.reset_theta_dot])
         theta, theta_dot = jax.random.uniform(draw, (2,), jnp.float32, -high, high)
-        state = State(key=key, theta=theta, theta_dot=theta_dot, options=params)
+        stored = _common.stored_options(options, params)
+        state = State(key=key, theta=theta, theta_dot=theta_dot, options=stored)
         return state, _core.restart(_observation(theta, theta_dot))
 
     def step(self, state: State, action: jax.Array) -> tuple[State, _core.TimeStep[jax.Array]]:
-        p = state.options
+        p = _common.params_of(state.options, Params)
         u = jnp.clip(jnp.asarray(action).astype(jnp.float32)[0], -p.max_torque, p.max_torque)
         th, thdot = state.theta, state.theta_dot
         costs = jnp.square(angle_normalize(th)) + 0.1 * jnp.square(thdot) + 0.001 * jnp.square(u)
         new_thdot = thdot + (3 * p.g / (2 * p.l) * jnp.sin(th) + 3.0 / (p.m * p.l**2) * u) * p.dt
         new_thdot = jnp.clip(new_thdot, -p.max_speed, p.max_speed)
         new_th = th + new_thdot * p.dt
-        new = State(key=state.key, theta=new_th, theta_dot=new_thdot, options=p)
+        new = State(key=state.key, theta=new_th, theta_dot=new_thdot, options=state.options)
         return new, _core.transition(-costs, _observation(new_th, new_thdot))
 
     def observation_spec(self) -> specs.BoundedArray:
@@ -122,7 +125,7 @@ class Pendulum(_core.Environment[State, jax.Array, jax.Array]):
         Returns:
             uint8 array of shape `(500, 500, 3)`.
         """
-        p = state.options
+        p = _common.params_of(state.options, Params)
         x, y = _common.pixel_grid(SCREEN_DIM, SCREEN_DIM)
         scale = SCREEN_DIM / 4.4
         offset = SCREEN_DIM / 2
