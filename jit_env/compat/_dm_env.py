@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import dm_env
@@ -112,7 +111,7 @@ def _seed_key(seed: int | jax.Array) -> jax.Array:
 
 
 def _jit_functions(env: _core.Environment[Any, Any, Any], options: Any) -> _checks.SingleJitted:
-    """`ToDeepmindEnv`'s jitted functions for states reset with options shaped like `options`."""
+    """`ToDeepmindEnv`'s jitted functions for states reset with `options`."""
     # The state crosses the jit boundary with raw key data (see `_checks.RawKeys`).
     keys = _checks.RawKeys(_checks.reset_state_shapes(env, options))
 
@@ -195,10 +194,9 @@ class ToDeepmindEnv(dm_env.Environment):
         self._dm_specs = specs.EnvironmentSpec(*(spec_to_dm_spec(s) for s in env_spec))
         self._check_action = _checks.ActionCheck(env_spec.actions)
 
-        # The jitted functions for the options' structure (see `_checks.PerOptions`):
-        # dm_env's reset takes no options, so this bridge uses one structure only.
-        self._per_options = _checks.PerOptions(functools.partial(_jit_functions, env))
-        self._jitted = self._per_options.get(options)
+        # dm_env's reset takes no options: every episode uses `options`, so one set
+        # of jitted functions (one state structure) serves the bridge's whole life.
+        self._jitted = _jit_functions(env, options)
 
     def __repr__(self) -> str:
         return f"ToDeepmindEnv({self._env!r})"
