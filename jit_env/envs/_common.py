@@ -45,9 +45,18 @@ ERR_OPTIONS_TYPE = (
 ERR_OPTIONS_FIELDS = "`options` of {env} has unknown field(s) {unknown}; {params} has fields {fields}."
 
 
+_DEFAULTS: dict[type, Any] = {}
+
+
 def default_params(params_type: type[P]) -> P:
-    """The default parameters of `params_type`, every field a NumPy float32 constant."""
-    defaults: P = jax.tree_util.tree_map(np.float32, params_type())
+    """The default parameters of `params_type`, every field a NumPy float32 constant.
+
+    Built once per type (a frozen dataclass of immutable scalars, so sharing it
+    is safe): `step` asks for it on every call, eager ones included.
+    """
+    defaults: P | None = _DEFAULTS.get(params_type)
+    if defaults is None:
+        defaults = _DEFAULTS[params_type] = jax.tree_util.tree_map(np.float32, params_type())
     return defaults
 
 
