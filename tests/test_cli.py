@@ -13,6 +13,8 @@ import pytest
 import jit_env
 from jit_env import _cli, _registry, testing
 
+pytestmark = pytest.mark.integration
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 GOOD = """

@@ -14,6 +14,8 @@ import pytest
 
 import jit_env
 
+pytestmark = pytest.mark.integration
+
 MODULES = [*sorted(info.name for info in pkgutil.walk_packages(jit_env.__path__, prefix="jit_env.")), "jit_env"]
 
 

@@ -17,6 +17,8 @@ import pytest
 import jit_env
 from jit_env import _rollout, wrappers
 
+pytestmark = pytest.mark.integration
+
 T = 12
 
 

@@ -12,6 +12,8 @@ import pytest
 import jit_env
 from jit_env import specs, testing, wrappers
 
+pytestmark = pytest.mark.integration
+
 STEPS = 12  # Two FakeEnv episodes (5 steps each) and a bit.
 
 

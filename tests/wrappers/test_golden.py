@@ -22,6 +22,8 @@ import pytest
 import jit_env
 from jit_env import wrappers
 
+pytestmark = pytest.mark.integration
+
 GOLDEN = pathlib.Path(__file__).parent.parent / "data" / "golden_trajectories.npz"
 RECORD = os.environ.get("JIT_ENV_RECORD_GOLDEN") == "1"
 RECORDED_WITH = "jax 0.10.2"

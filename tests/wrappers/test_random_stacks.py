@@ -24,12 +24,15 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import jit_env
 from jit_env import _core, wrappers
 from jit_env.envs import cartpole, pendulum
+
+pytestmark = pytest.mark.integration
 
 NUM_STEPS = 60
 PROBE = "probe"

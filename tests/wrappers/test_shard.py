@@ -16,6 +16,8 @@ import pytest
 
 from jit_env import wrappers
 
+pytestmark = pytest.mark.integration
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 PRELUDE = """
