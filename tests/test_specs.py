@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 
 import jax
 import jax.numpy as jnp
@@ -143,9 +144,11 @@ def test_validate__python_scalars_are_weakly_typed_but_numpy_dtypes_are_strict()
     spec = specs.Array((), jnp.float32)
     spec.validate(1.0)
     spec.validate(1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=re.escape(
+            specs.ERR_DTYPE.format(spec="Array spec", expected=np.dtype(np.float32), got=np.dtype(np.float64)))):
         spec.validate(np.float64(1.0))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=re.escape(
+            specs.ERR_DTYPE.format(spec="Array spec", expected=np.dtype(np.int32), got=np.dtype(np.float64)))):
         specs.Array((), jnp.int32).validate(1.5)
 
 
@@ -312,9 +315,11 @@ def test_validate__a_python_int_is_taken_iff_it_fits_the_int_dtype(dtype):
             jax.block_until_ready(jax.jit(spec.validate)(-1))
     weak = jnp.asarray(1)  # a concrete weakly typed array is taken like the Python int
     assert weak.weak_type and bool(spec.contains(weak)) and spec.validate(weak) is weak
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=re.escape(
+            specs.ERR_DTYPE.format(spec="Array spec", expected=np.dtype(dtype), got=np.dtype(bool)))):
         specs.Array((), dtype).validate(True)  # a Python bool is a strong bool, as in JAX
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=re.escape(
+            specs.ERR_DTYPE.format(spec="Array spec", expected=np.dtype(dtype), got=np.dtype(np.int64)))):
         spec.validate(np.int64(1))  # NumPy scalars keep their dtype
 
 

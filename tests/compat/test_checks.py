@@ -1,6 +1,7 @@
 """The bridges' NumPy-side helpers: output packing and raw-key state."""
 
 import doctest
+import re
 
 import jax
 import jax.numpy as jnp
@@ -107,9 +108,9 @@ def test_output_packer__one_packer_per_function_gives_each_shape_its_layout():
 def test_output_packer__and_raw_keys_are_immutable():
     packer = _checks.OutputPacker.of(lambda: jnp.ones(3))
     codec = _checks.RawKeys({"k": jax.random.key(0)})
-    with pytest.raises(AttributeError):
+    with pytest.raises(AttributeError, match=re.escape("OutputPacker is immutable; cannot set 'layout'.")):
         packer.layout = _checks.PackLayout.of(jnp.ones(5))  # type: ignore[misc]
-    with pytest.raises(AttributeError):
+    with pytest.raises(AttributeError, match=re.escape("RawKeys is immutable; cannot set 'layout'.")):
         codec.layout = None  # type: ignore[misc]
     assert packer.layout == _checks.PackLayout.of(jax.eval_shape(lambda: jnp.ones(3)))
     assert hash(packer.layout) == hash(_checks.PackLayout.of(jnp.ones(3)))
