@@ -101,6 +101,8 @@ def make_gymnasium_wrapper() -> tuple[type, Callable[[Any], Any]] | None:
     return module.ToGymnasium, module.spec_to_space
 
 
+# `make_deepmind_wrapper` and `make_gymnasium_wrapper` are jit_env 0.1.5's: kept importable
+# for 0.1.5 code, deliberately not listed (new code imports the bridge and converter itself).
 __all__ = [
     "FromGymnax",
     "GymnaxState",
@@ -109,8 +111,6 @@ __all__ = [
     "ToGymnasiumVector",
     "dm_spec_to_spec",
     "gymnax_space_to_spec",
-    "make_deepmind_wrapper",
-    "make_gymnasium_wrapper",
     "register_gymnasium_envs",
     "space_to_spec",
     "spec_to_dm_spec",

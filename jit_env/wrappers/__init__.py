@@ -38,6 +38,8 @@ from jit_env.wrappers._transforms import StopGradient as StopGradient
 from jit_env.wrappers._transforms import Tile as Tile
 from jit_env.wrappers._transforms import Vmap as Vmap
 
+# jit_env 0.1.5's mixins `BatchSpecMixin` and `ResetMixin` are deprecated: importable for
+# 0.1.5 code, deliberately not listed.
 __all__ = [
     "COMPLETE",
     "EPISODE",
@@ -48,7 +50,6 @@ __all__ = [
     "SAME_STEP",
     "AutoReset",
     "AutoResetState",
-    "BatchSpecMixin",
     "BatchedAutoResetState",
     "ClipAction",
     "EpisodeStatistics",
@@ -60,7 +61,6 @@ __all__ = [
     "Jit",
     "NormalizeObservation",
     "NormalizeObservationState",
-    "ResetMixin",
     "Shard",
     "StopGradient",
     "Tile",
