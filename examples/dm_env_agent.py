@@ -3,7 +3,7 @@
     python examples/dm_env_agent.py               # 1000 episodes
     python examples/dm_env_agent.py --short       # 100 episodes (CI)
 
-Needs dm_env: ``pip install "jit_env[dm_env]"``.
+Needs dm_env: ``pip install "jit_env[dm-env]"``.
 
 The loop is the standard dm_env one (as in Acme's ``EnvironmentLoop``):
 ``timestep = env.reset()``, then ``env.step(action)`` until ``timestep.last()``.

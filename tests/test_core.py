@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import configparser
 import dataclasses
+import pathlib
 import pickle
 import re
 import subprocess
@@ -17,6 +19,7 @@ import pytest
 
 import jit_env
 from jit_env import _core, specs, wrappers
+from jit_env.adapters import _catalogue
 
 
 def test_step_type__int8_values_without_device_arrays():
@@ -271,3 +274,30 @@ def test_public_api__generic_arity_of_0_1_5():
     jit_env.TimeStep[jax.Array, jax.Array, jax.Array, jax.Array]
     assert jit_env.Environment[dict, int, int].__args__[:3] == (dict, int, int)
     assert jit_env.TimeStep[jax.Array].__args__[0] is jax.Array
+
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+# The extras of an install command: `jit_env[<extras>]` or `.[<extras>]`.
+INSTALL_EXTRAS = re.compile(r"(?:jit_env|\.)\[([A-Za-z0-9_.,-]+)\]")
+
+
+def test_install__every_extra_a_command_names_is_declared_as_pip_normalises_it():
+    # pip 23.2 looks an extra up by the name as typed, while the wheel's metadata holds the
+    # PEP 685 normalised name: `pip install "jit_env[dm_env]"` installed nothing there.
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    declared = set(config["options.extras_require"])
+    named = {extra for _, extra in jit_env.compat._DEPENDENCIES.values()}
+    named |= {library.extra for library in _catalogue.LIBRARIES.values()}
+    tox = configparser.ConfigParser()
+    tox.read(ROOT / "tox.ini")
+    for section in tox.sections():
+        named |= {extra.strip() for extra in tox[section].get("extras", "").split(",") if extra.strip()}
+    sources = [*ROOT.glob("jit_env/**/*.py"), *ROOT.glob("docs/*.md"), *ROOT.glob("examples/*.py"),
+               *ROOT.glob("benchmarks/*.py"), ROOT / "README.md"]
+    for path in sources:
+        for match in INSTALL_EXTRAS.finditer(path.read_text()):
+            named |= {extra.strip() for extra in match.group(1).split(",")}
+    assert {"gymnax", "video", "test"} <= named  # the scan found the commands
+    assert {extra for extra in named | declared if extra != re.sub(r"[-_.]+", "-", extra).lower()} == set()
+    assert named - declared == set()

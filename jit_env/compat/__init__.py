@@ -49,7 +49,7 @@ _NAMES = {
 }
 # module -> (the library it needs, its setup.cfg extra)
 _DEPENDENCIES = {
-    "_dm_env": ("dm_env", "dm_env"),
+    "_dm_env": ("dm_env", "dm-env"),
     "_gymnasium": ("gymnasium", "gymnasium"),
     "_gymnasium_vector": ("gymnasium", "gymnasium"),
     "_registration": ("gymnasium", "gymnasium"),

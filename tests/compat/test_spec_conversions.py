@@ -74,7 +74,7 @@ def test_import_jit_env__loads_no_optional_dependency():
 
 @pytest.mark.parametrize(("library", "name", "extra"), [
     ("gymnasium", "ToGymnasiumVector", "gymnasium"),
-    ("dm_env", "ToDeepmindEnv", "dm_env"),
+    ("dm_env", "ToDeepmindEnv", "dm-env"),
     ("gymnax", "FromGymnax", "gymnax"),
 ])
 def test_compat__missing_dependency_import_error_message(library, name, extra):
