@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
+import importlib.util
 import os
 import sys
 import time
@@ -24,8 +25,15 @@ ERR_POSITIVE = "must be a positive int, got {!r}"
 ERR_POSITIVE_LIST = "must be positive ints separated by commas (e.g. 64,1024), got {!r}"
 ERR_TARGET = (
     "expected MODULE:ATTR (e.g. 'my_envs:MyEnv', ATTR an environment or a zero-argument "
-    "factory) or a registered id, got {!r}."
+    "factory), PATH.py or PATH.py:ATTR (e.g. 'examples/counting_env.py') or a registered id, "
+    "got {!r}."
 )
+ERR_NO_FILE = "no such file {path!r} (a PATH.py target names a Python file)."
+ERR_ENVS_IN_FILE = (
+    "{path} defines {found} environment (an Environment instance, or an Environment subclass "
+    "made there); name the one to check as {path}:ATTR."
+)
+ERR_NO_GYMNASIUM = "Gymnasium is not installed, so only jit_env is timed: pip install \"jit_env[gymnasium]\""
 ERR_IMPORT = "cannot import module {module!r}: {error}"
 ERR_NO_ATTR = "module {module!r} has no attribute {attr!r}."
 ERR_FACTORY = "calling {target} with no arguments raised {error}"
@@ -173,7 +181,9 @@ def run(
     index = np.int32(0)
     compiled = {n: jax.jit(_random_chunk(env, n)).lower(state, key, index).compile() for n in set(lengths)}
     done, returns, episode_lengths = [], [], []
-    with tqdm(total=steps, desc=env_id, unit="step", disable=not progress, file=sys.stderr) as bar:
+    # The bar counts environment steps (N per batch step), as the summary below does.
+    with tqdm(total=num_envs * steps, desc=env_id, unit=" env steps", disable=not progress,
+              file=sys.stderr) as bar:
         start = time.perf_counter()
         for i, length in enumerate(lengths):
             state, stats = compiled[length](state, key, np.int32(i))
@@ -181,7 +191,7 @@ def run(
             done.append(finished)
             returns.append(np.asarray(stats[1])[finished])
             episode_lengths.append(np.asarray(stats[2])[finished])
-            bar.update(length)
+            bar.update(length * num_envs)
         seconds = time.perf_counter() - start
     all_returns, all_lengths = np.concatenate(returns), np.concatenate(episode_lengths)
     episodes = int(all_returns.size)
@@ -192,8 +202,8 @@ def run(
         mean_return=float(all_returns.mean()) if episodes else nan,
         max_return=float(all_returns.max()) if episodes else nan,
         mean_length=float(all_lengths.mean()) if episodes else nan)
-    print(f"{env_id}: {num_envs} envs x {steps} steps = {num_envs * steps:,} steps in "
-          f"{seconds:.3f} s: {result.steps_per_second:,.0f} steps/s (compiled before timing)", file=out)
+    print(f"{env_id}: {num_envs} envs x {steps} steps = {num_envs * steps:,} env steps in "
+          f"{seconds:.3f} s: {result.steps_per_second:,.0f} env steps/s (compiled before timing)", file=out)
     if episodes:
         print(f"episodes finished: {episodes}; return mean {result.mean_return:.2f}, max "
               f"{result.max_return:.2f}; length mean {result.mean_length:.1f}", file=out)
@@ -267,14 +277,22 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def load_env(target: str) -> _core.Environment[Any, Any, Any]:
-    """The environment named by ``MODULE:ATTR`` (an instance or zero-argument factory) or an id.
+    """The environment named by ``MODULE:ATTR``, ``PATH.py[:ATTR]`` or a registered id.
 
-    The current directory is importable, as with ``python -m``.
+    ATTR is an environment or a zero-argument factory returning one. The current
+    directory is importable, as with ``python -m``; a ``PATH.py`` file is loaded
+    as a module (its directory importable), and without ``:ATTR`` its one
+    environment is taken: an `Environment` instance, or an `Environment`
+    subclass defined in the file (called with no arguments).
 
     Raises:
         UsageError: If the module does not import, the attribute is missing or
-            is not (and does not make) an environment, or the id is unknown.
+            is not (and does not make) an environment, a file has no
+            environment or several, or the id is unknown.
     """
+    path, colon, attr = target.partition(":")
+    if path.endswith(".py"):
+        return _environment(_from_file(path, attr if colon else None), target)
     if ":" not in target:
         if target in _registry.registered_envs():
             return _registry.make(target)
@@ -290,11 +308,51 @@ def load_env(target: str) -> _core.Environment[Any, Any, Any]:
         module = importlib.import_module(module_name)
     except Exception as e:  # Whatever the module raises, it did not import.
         raise UsageError(ERR_IMPORT.format(module=module_name, error=f"{type(e).__name__}: {e}")) from None
-    value: Any = module
+    return _environment(_attribute(module, module_name, attr), target)
+
+
+def _attribute(module: Any, module_name: str, attr: str) -> Any:
+    """`module.attr`, where dots in `attr` reach into the module's attributes."""
+    value = module
     for part in attr.split("."):
         if not hasattr(value, part):
             raise UsageError(ERR_NO_ATTR.format(module=module_name, attr=attr))
         value = getattr(value, part)
+    return value
+
+
+def _from_file(path: str, attr: str | None) -> Any:
+    """The attribute `attr` of the Python file `path`, or its one environment if `attr` is None."""
+    if not os.path.isfile(path):
+        raise UsageError(ERR_NO_FILE.format(path=path))
+    name = os.path.splitext(os.path.basename(path))[0]
+    directory = os.path.dirname(os.path.abspath(path))
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    module = sys.modules.get(name)
+    if module is None or os.path.abspath(getattr(module, "__file__", None) or "") != os.path.abspath(path):
+        # Not imported yet (an import of the same file reuses it, as `import` would).
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None  # A .py path always has a source loader.
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # Dataclasses look their module up while the file runs.
+        try:
+            spec.loader.exec_module(module)
+        except Exception as e:  # Whatever the file raises, it did not import.
+            sys.modules.pop(name, None)
+            raise UsageError(ERR_IMPORT.format(module=path, error=f"{type(e).__name__}: {e}")) from None
+    if attr is not None:
+        return _attribute(module, path, attr)
+    found = [value for value in vars(module).values()
+             if isinstance(value, _core.Environment)
+             or (isinstance(value, type) and issubclass(value, _core.Environment) and value.__module__ == name)]
+    if len(found) != 1:
+        raise UsageError(ERR_ENVS_IN_FILE.format(path=path, found="no" if not found else "more than one"))
+    return found[0]
+
+
+def _environment(value: Any, target: str) -> _core.Environment[Any, Any, Any]:
+    """`value` if it is an environment, else what calling it with no arguments returns."""
     if not isinstance(value, _core.Environment) and callable(value):
         try:
             value = value()
@@ -334,10 +392,8 @@ def _time_jit_env(env_id: str, num_envs: int, steps: int, seed: int) -> float:
 
 def _gymnasium_mode(env_id: str) -> str | None:
     """How Gymnasium vectorises `env_id` ("vector_entry_point" or "sync"); None if it has no such env."""
-    try:
-        import gymnasium
-    except ImportError:
-        return None
+    import gymnasium
+
     spec = gymnasium.envs.registry.get(env_id)
     if spec is None:
         return None
@@ -362,7 +418,11 @@ def _time_gymnasium(env_id: str, mode: str, num_envs: int, steps: int, seed: int
 
 def _bench(args: argparse.Namespace) -> int:
     env_id = _registered(args.env_id)
-    mode = _gymnasium_mode(env_id)
+    try:
+        mode, missing = _gymnasium_mode(env_id), "no such Gymnasium env"
+    except ImportError:  # Time jit_env alone, and say why.
+        print(ERR_NO_GYMNASIUM, file=sys.stderr)
+        mode, missing = None, "gymnasium not installed"
     theirs = f"gymnasium ({mode})" if mode else "gymnasium"
     print(f"{env_id}: random actions, {args.steps} steps per environment, steps/s measured side "
           f"by side in this run (jit_env compiled before timing)")
@@ -370,7 +430,7 @@ def _bench(args: argparse.Namespace) -> int:
     for num_envs in args.num_envs:
         ours = _time_jit_env(env_id, num_envs, args.steps, args.seed)
         if mode is None:
-            print(f"{num_envs:>9}  {ours:>14,.0f}  {'no such Gymnasium env':>30}  {'-':>8}")
+            print(f"{num_envs:>9}  {ours:>14,.0f}  {missing:>30}  {'-':>8}")
             continue
         gym = _time_gymnasium(env_id, mode, num_envs, args.steps, args.seed)
         print(f"{num_envs:>9}  {ours:>14,.0f}  {gym:>30,.0f}  {ours / gym:>7.1f}x")
@@ -396,8 +456,9 @@ def _parser() -> argparse.ArgumentParser:
     running.set_defaults(func=_run)
 
     checking = commands.add_parser("check", help="run an environment through jit_env.testing.check_env")
-    checking.add_argument("target", metavar="MODULE:ATTR",
-                          help="an Environment or a zero-argument factory (or a registered id)")
+    checking.add_argument("target", metavar="TARGET",
+                          help="MODULE:ATTR or PATH.py[:ATTR] (an Environment or a zero-argument "
+                               "factory; a file's one environment without :ATTR) or a registered id")
     checking.add_argument("--num-steps", type=_positive_int, default=100, help="rollout length (100)")
     checking.add_argument("--seed", type=int, default=0)
     checking.add_argument("--batch-size", type=_positive_int, default=3,

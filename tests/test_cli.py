@@ -80,11 +80,13 @@ def test_python_m_jit_env__lists_in_a_subprocess():
 def test_main__run_reports_throughput_and_episodes(capsys):
     assert _cli.main(["run", "Catch-v0", "--num-envs", "2", "--steps", "25", "--chunk", "10"]) == 0
     captured = capsys.readouterr()
-    assert captured.out.startswith("Catch-v0: 2 envs x 25 steps = 50 steps in ")
+    assert captured.out.startswith("Catch-v0: 2 envs x 25 steps = 50 env steps in ")
+    assert " env steps/s (compiled before timing)\n" in captured.out
     # Catch episodes last 9 steps: each of the 2 environments finishes 2 in 25 steps.
     assert "episodes finished: 4; return mean " in captured.out
     assert "; length mean 9.0\n" in captured.out
-    assert "25/25" in captured.err  # The tqdm bar, advanced chunk by chunk to the end.
+    # The tqdm bar counts environment steps too (2 per batch step), chunk by chunk to the end.
+    assert "50/50" in captured.err and " env steps/s]" in captured.err
 
 
 def test_run__returns_the_statistics():
@@ -154,6 +156,40 @@ def test_main__check_reports_a_broken_env_and_exits_1(capsys):
 def test_main__check_bad_target_exits_2(capsys, target, message):
     assert _cli.main(["check", target]) == 2
     assert capsys.readouterr().err == _usage_error(message)
+
+
+@pytest.mark.usefixtures("modules")
+@pytest.mark.parametrize("target", [os.path.join(ROOT, "examples", "counting_env.py"),
+                                    os.path.join(ROOT, "examples", "counting_env.py") + ":CountingEnv",
+                                    "good_envs.py", "good_envs.py:make"])
+def test_main__check_takes_a_path_to_a_python_file(capsys, target):
+    # The README's example: `jit-env check examples/counting_env.py` (its one Environment class).
+    assert _cli.main(["check", target, "--num-steps", "6"]) == 0
+    assert capsys.readouterr().out.endswith(f"All {len(testing.CHECKS)} checks passed.\n")
+
+
+@pytest.mark.usefixtures("modules")
+def test_main__check_a_path_with_no_or_several_envs_or_no_file_exits_2(capsys, tmp_path):
+    (tmp_path / "two_envs.py").write_text("from jit_env import testing\na = testing.FakeEnv()\nb = testing.FakeEnv()\n")
+    cases = {
+        "broken_envs.py": _cli.ERR_ENVS_IN_FILE.format(path="broken_envs.py", found="no"),
+        "two_envs.py": _cli.ERR_ENVS_IN_FILE.format(path="two_envs.py", found="more than one"),
+        "good_envs.py:missing": _cli.ERR_NO_ATTR.format(module="good_envs.py", attr="missing"),
+        "no_such_file.py": _cli.ERR_NO_FILE.format(path="no_such_file.py"),
+    }
+    for target, message in cases.items():
+        assert _cli.main(["check", target]) == 2, target
+        assert capsys.readouterr().err == _usage_error(message)
+    sys.modules.pop("two_envs", None)
+
+
+def test_main__bench_without_gymnasium_says_so_and_times_jit_env(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "gymnasium", None)  # `import gymnasium` fails as if not installed.
+    assert _cli.main(["bench", "CartPole-v1", "--num-envs", "2", "--steps", "3"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == _cli.ERR_NO_GYMNASIUM + "\n"
+    row = captured.out.splitlines()[2].split()
+    assert row[0] == "2" and float(row[1].replace(",", "")) > 0 and row[2:] == ["gymnasium", "not", "installed", "-"]
 
 
 def test_main__bench_prints_ratios_beside_gymnasium(capsys):

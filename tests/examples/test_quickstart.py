@@ -13,4 +13,4 @@ def test_quickstart__rolls_out_and_saves_a_gif(tmp_path, capsys):
     with Image.open(path) as gif:  # The first observation and 9 steps.
         assert gif.n_frames == 10 and gif.size == (200, 400)
     out = capsys.readouterr().out
-    assert "4 envs x 40 steps = 160 steps in" in out and "steps/s" in out
+    assert "4 envs x 40 steps = 160 env steps in" in out and "env steps/s" in out
