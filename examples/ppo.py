@@ -318,9 +318,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         "greedy_mean_return": greedy,
         "wall_seconds": wall,
     }
+    final = (f"mean return over the last {tail.size} updates {result['final_mean_return']:.1f}"
+             if np.isfinite(tail).any() else f"no episode ended in the last {tail.size} updates")
+    first = (f"first update with mean return >= 475 at {result['steps_to_475']:.0f} env steps" if reached
+             else "no update reached a mean return of 475")
     print(f"seed {args.seed}: {result['env_steps']:.0f} env steps in {wall:.1f} s (compile included); "
-          f"mean return over the last {tail.size} updates {result['final_mean_return']:.1f}; "
-          f"first update with mean return >= 475 at {result['steps_to_475']:.0f} env steps")
+          f"{final}; {first}")
     print(f"greedy policy after training: mean return {greedy:.1f} over "
           f"{int(evaluation['episodes'])} episodes")
     if args.out:

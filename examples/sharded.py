@@ -21,11 +21,12 @@ import jit_env
 from jit_env import wrappers
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--per-device", type=int, default=256, help="sub-environments per device")
-    parser.add_argument("--steps", type=int, default=200)
-    args = parser.parse_args()
+def main(argv: list[str] | None = None) -> None:
+    # The whole docstring: it says how to get several devices on one CPU host.
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--per-device", type=int, default=256, help="sub-environments per device (256)")
+    parser.add_argument("--steps", type=int, default=200, help="steps of the random rollout (200)")
+    args = parser.parse_args(argv)
 
     mesh = jax.make_mesh((jax.device_count(),), ("envs",))
     per_device = wrappers.wrap(jit_env.make("CartPole-v1"), num_envs=args.per_device, jit=False)

@@ -49,6 +49,10 @@ def test_ppo__short_run_writes_a_learning_curve(tmp_path):
     returns = [float(r["mean_return"]) for r in rows]
     assert all(math.isfinite(x) and 8.0 <= x <= 500.0 for x in returns)
     assert f"learning curve: {out} (4 rows)" in stdout
+    # Four short updates do not reach 475: the summary says so, never "at nan env steps".
+    assert "nan" not in stdout
+    assert re.search(r"seed 3: 2048 env steps in [\d.]+ s \(compile included\); mean return over the last 1 "
+                     r"updates [\d.]+; no update reached a mean return of 475\n", stdout), stdout
     printed = re.findall(r"update +(\d+) +env steps +(\d+) +episodes +(\d+) +mean return +([\d.]+)", stdout)
     assert printed[-1] == ("4", "2048", rows[-1]["episodes"], f"{returns[-1]:.1f}")
 
@@ -59,6 +63,13 @@ def test_ppo__json_output_matches_the_csv_columns(tmp_path):
     rows = json.loads(out.read_text())
     assert len(rows) == 4 and set(rows[0]) == {"update", "env_steps", "episodes", "mean_return"}
     assert rows[-1]["env_steps"] == 4 * 4 * 32
+
+
+def test_sharded__help_describes_the_example_and_its_devices():
+    stdout = run_example("sharded.py", "--help")
+    assert "One batch of CartPole sub-environments split across devices" in stdout
+    assert "XLA_FLAGS=--xla_force_host_platform_device_count=4 python examples/sharded.py" in stdout
+    assert "--per-device PER_DEVICE" in stdout and "sub-environments per device (256)" in stdout
 
 
 def test_dm_env_agent__short_run_learns_catch():
