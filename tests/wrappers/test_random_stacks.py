@@ -28,7 +28,12 @@ forced host devices in a fresh interpreter.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import os
+import pathlib
 import re
+import subprocess
+import sys
 from typing import Any
 
 import jax
@@ -219,8 +224,12 @@ def _options(plan: Plan) -> Any:
     return values, field
 
 
-def _build(plan: Plan) -> tuple[jit_env.Environment, jit_env.Environment, jit_env.Environment]:
-    """The whole stack, the auto-reset wrapper and the stack beneath it (or ValueError)."""
+def _build(plan: Plan, shard: Any = None,
+           devices: int = 1) -> tuple[jit_env.Environment, jit_env.Environment, jit_env.Environment]:
+    """The whole stack, the auto-reset wrapper and the stack beneath it (or ValueError).
+
+    `shard(auto)`, if given, wraps the auto-reset wrapper (in `Shard` over `devices` devices).
+    """
     env = _make(plan.env_name, plan.limit)
     for name, number in plan.inner:
         env = _wrap(env, name, number)
@@ -237,15 +246,15 @@ def _build(plan: Plan) -> tuple[jit_env.Environment, jit_env.Environment, jit_en
             auto = wrappers.VmapAutoReset(inner, **kwargs)
         else:
             auto = wrappers.TileAutoReset(inner, plan.batch, **kwargs)
-    env = Probe(auto, action=_no_action(plan, inner))
+    env = Probe(auto if shard is None else shard(auto), action=_no_action(plan, inner, devices))
     for name, number in plan.outer:
         env = _wrap(env, name, number)
     return env, auto, inner
 
 
-def _no_action(plan: Plan, inner: jit_env.Environment) -> Any:
+def _no_action(plan: Plan, inner: jit_env.Environment, devices: int = 1) -> Any:
     spec = inner.action_spec()
-    shape = spec.shape if plan.batch is None else (plan.batch, *spec.shape)
+    shape = spec.shape if plan.batch is None else (devices * plan.batch, *spec.shape)
     return jnp.zeros(shape, spec.dtype)
 
 
@@ -377,7 +386,7 @@ def _check_contract(plan: Plan, out: dict[str, Any]) -> None:
     _check_rollout(plan, out["trajectory"], out["replayed"])
     for count in out["normalize_counts"]:
         # NormalizeObservation above the auto-reset wrapper keeps its statistics across episodes.
-        assert np.all(np.diff(np.asarray(count)) > 0), f"NormalizeObservation statistics restarted: {plan}, {count}"
+        assert np.all(np.diff(np.asarray(count), axis=0) > 0), f"statistics restarted: {plan}, {count}"
     distinct_starts = plan.strategy != wrappers.PRECOMPUTED
     for b in ([None] if plan.batch is None else range(plan.batch)):
         episode_return, episode_length = 0.0, 0
@@ -489,10 +498,28 @@ ALWAYS = Plan(
 )
 
 
-# About 8 s of CPU per stack that runs (mostly compiling); refused stacks cost nothing.
+# Next-step mode with a reward shift, frames and normalisation above the auto-reset wrapper:
+# no phantom reward, no frame stack holding two episodes, statistics kept across episodes.
+ABOVE_NEXT_STEP = Plan(
+    env_name="CartPole-v1", limit=8, inner=(("TransformReward", 1),),
+    outer=(("TransformReward", 3), ("FrameStack", 2), ("NormalizeObservation", 0)),
+    auto_reset="TileAutoReset", mode=wrappers.NEXT_STEP, strategy=wrappers.COMPLETE,
+    batch=2, num_resets=1, pool_size=1,
+)
+# A state that is a plain dict with a "key" entry, under `wrap`'s usual stack.
+DICT_STATE = Plan(
+    env_name="DictCartPole", limit=5, inner=(("EpisodeStatistics", 0),), outer=(),
+    auto_reset="TileAutoReset", mode=wrappers.SAME_STEP, strategy=wrappers.COMPLETE,
+    batch=2, num_resets=1, pool_size=1,
+)
+
+
+# About 15 s of CPU per stack that runs (mostly compiling); refused stacks cost nothing.
 @settings(max_examples=8, deadline=None)
 @given(plan=plans(), seed=st.integers(0, 2**16))
 @example(plan=ALWAYS, seed=3)
+@example(plan=ABOVE_NEXT_STEP, seed=4)
+@example(plan=DICT_STATE, seed=5)
 def test_random_stack__refused_when_built_or_keeps_the_auto_reset_contract(plan, seed):
     try:
         env, auto, inner = _build(plan)
@@ -719,3 +746,113 @@ def test_random_bridge_stack__refused_when_built_or_keeps_the_contract(plan, see
                                                                  jax.tree_util.tree_leaves(other), strict=True))
     finally:
         bridge.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Shard: the same stacks with the batched auto-reset wrapper split over four devices.
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+DEVICES = 4
+SHARD_STEPS = 30
+SHARD_RUN = """
+import sys
+import jax
+import numpy as np
+jax.config.update("jax_numpy_dtype_promotion", "strict")
+jax.config.update("jax_numpy_rank_promotion", "raise")
+sys.path[:0] = [{tests!r}, {wrappers_tests!r}]
+import test_random_stacks as T
+from test_random_stacks import Plan
+from jit_env import wrappers
+assert jax.device_count() == T.DEVICES, jax.devices()
+T.check_shard(eval({plan!r}), {seed}, {with_options})
+print("checked")
+"""
+
+
+def check_shard(plan: Plan, seed: int, with_options: bool) -> None:
+    """Runs `plan` with `Shard` between the auto-reset wrapper and the probe, and checks it."""
+    mesh = jax.make_mesh((DEVICES,), ("envs",))
+    assert plan.batch is not None
+    total = DEVICES * plan.batch
+
+    def shard(auto: jit_env.Environment) -> jit_env.Environment:
+        num_envs = {"num_envs": total} if plan.auto_reset == "VmapAutoReset" else {}
+        options_in_axes = {"options_in_axes": 0} if with_options else {}
+        return wrappers.Shard(auto, mesh=mesh, axis_name="envs", **options_in_axes, **num_envs)
+
+    try:
+        env, auto, _ = _build(plan, shard=shard, devices=DEVICES)
+    except ValueError as e:
+        assert plan.refused, f"{plan} was refused: {e}"
+        assert any(_matches(template, str(e)) for template in STACK_ERRORS), str(e)
+        return
+    assert not plan.refused, f"{plan} was built"
+    options = _options(dataclasses.replace(plan, batch=total))[0] if with_options else None
+    per_device_options = [jax.tree_util.tree_map(lambda x, d=d: x[d * plan.batch:(d + 1) * plan.batch], options)
+                          for d in range(DEVICES)]
+    key = jax.random.key(seed)
+    actions = _random_actions(plan.env_name, jax.random.fold_in(key, 1), (SHARD_STEPS, total))
+
+    def scan(env: jit_env.Environment, reset_key: jax.Array, options: Any, actions: jax.Array) -> Any:
+        state, first = env.reset(reset_key, options=options)
+        return first, jax.lax.scan(lambda s, a: env.step(s, a), state, actions)[1]
+
+    first, steps = jax.device_get(jax.jit(functools.partial(scan, env))(key, options, actions))
+    probe = steps.extras[PROBE]
+    # Shard's promise: each device's rows are what its own batch gives on one device.
+    for d in range(DEVICES):
+        rows = slice(d * plan.batch, (d + 1) * plan.batch)
+        device_key = jax.random.fold_in(key, d)
+        if plan.auto_reset == "VmapAutoReset":
+            device_key = jax.random.split(device_key, plan.batch)
+        _, want = jax.device_get(jax.jit(functools.partial(scan, auto))(
+            device_key, per_device_options[d], actions[:, rows]))
+        for name in ("step_type", "reward", "discount", "observation", "final_observation"):
+            expected = want.extras[wrappers.FINAL_OBSERVATION] if name == "final_observation" else getattr(want, name)
+            _assert_tree_close(jax.tree_util.tree_map(lambda x, rows=rows: x[:, rows], probe[name]), expected,
+                               f"device {d}, {name}: {plan}")
+    top_steps = {"step_type": steps.step_type, "reward": steps.reward, "discount": steps.discount,
+                 "observation": steps.observation, "final_observation": steps.extras[wrappers.FINAL_OBSERVATION]}
+    for b in range(total):
+        for t in range(SHARD_STEPS):
+            p = _rows(probe, t, b)
+            previous_last = t > 0 and int(_rows(probe, t - 1, b)["step_type"]) == int(jit_env.StepType.LAST)
+            where = f"{plan} at step {t}, sub-environment {b}"
+            if plan.mode == wrappers.NEXT_STEP and previous_last:
+                assert int(p["step_type"]) == int(jit_env.StepType.FIRST), where
+                assert float(p["reward"]) == 0.0 and float(p["discount"]) == 1.0, where
+            _check_top(plan, _rows(top_steps, t, b), p, previous_last, where)
+    # Every device's batch started its own episodes.
+    observations = np.asarray(jax.tree_util.tree_leaves(first.observation)[0])
+    assert len({observations[d * plan.batch].tobytes() for d in range(DEVICES)}) == DEVICES, plan
+
+
+@st.composite
+def shard_plans(draw: Any) -> Plan:
+    plan = draw(plans())
+    auto_reset = draw(st.sampled_from(["VmapAutoReset", "TileAutoReset"]))
+    batch = draw(st.integers(1, 2))
+    return dataclasses.replace(plan, auto_reset=auto_reset, batch=batch,
+                               strategy=plan.strategy if plan.batch is not None else wrappers.COMPLETE,
+                               num_resets=min(plan.num_resets, batch), pool_size=min(plan.pool_size, 2 * batch))
+
+
+# About 20 s per stack (a fresh interpreter with four host devices, two compilations).
+@settings(max_examples=3, deadline=None)
+@given(plan=shard_plans(), seed=st.integers(0, 2**16), with_options=st.booleans())
+@example(plan=Plan(env_name="CartPole-v1", limit=6, inner=(("FrameStack", 2),),
+                   outer=(("TransformReward", 3), ("FrameStack", 2), ("NormalizeObservation", 0)),
+                   auto_reset="TileAutoReset", mode=wrappers.NEXT_STEP, strategy=wrappers.OPTIMISTIC, batch=2,
+                   num_resets=1, pool_size=2), seed=5, with_options=True)
+@example(plan=Plan(env_name="CartPole-v1", limit=6, inner=(("EpisodeStatistics", 0),), outer=(("FrameStack", 2),),
+                   auto_reset="VmapAutoReset", mode=wrappers.SAME_STEP, strategy=wrappers.COMPLETE, batch=1,
+                   num_resets=1, pool_size=1), seed=6, with_options=False)
+def test_random_shard_stack__refused_when_built_or_keeps_the_contract_on_four_devices(plan, seed, with_options):
+    code = SHARD_RUN.format(tests=str(ROOT / "tests"), wrappers_tests=str(ROOT / "tests" / "wrappers"),
+                            plan=repr(plan), seed=seed, with_options=with_options)
+    env = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={DEVICES}",
+           "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT,
+                            timeout=600, check=False)
+    assert result.returncode == 0 and result.stdout.strip().endswith("checked"), result.stderr[-4000:]
