@@ -59,8 +59,9 @@ CAN_TERMINATE = {"CartPole-v1": True, "Pendulum-v1": False, "DictCartPole": True
 # TransformReward: an even number scales (`2r`), an odd one shifts (`r - 0.01`), which puts a
 # phantom reward on any reset step it is wrongly applied to.
 SHIFT = 0.01
-# CartPole's terminal bounds (Gymnasium's): an episode that terminates ends beyond one of them.
-X_BOUND, THETA_BOUND = 2.4, 12 * 2 * np.pi / 360
+# CartPole's terminal bounds (Gymnasium's), compared in float32 as the environment does: an
+# episode that terminates ends beyond one of them.
+X_BOUND, THETA_BOUND = np.float32(2.4), np.float32(12 * 2 * np.pi / 360)
 
 
 class DictCartPole(jit_env.Environment):
@@ -715,7 +716,7 @@ def _check_bridge_contract(plan: BridgePlan, rows: list[list[Episode]]) -> None:
                                                err_msg=f"reward: {at}")
                 frame = _cart_pole_frame(plan, observation)
                 if frame is not None:  # The terminal observation lies beyond a bound, no other does.
-                    beyond = abs(frame[0]) > X_BOUND or abs(frame[2]) > THETA_BOUND
+                    beyond = bool(np.abs(frame[0]) > X_BOUND) or bool(np.abs(frame[2]) > THETA_BOUND)
                     assert beyond == terminated, f"observation {frame}, terminated {terminated}: {at}"
     assert len(set(starts)) == len(starts), f"an episode started again from an earlier start: {plan}"
 
