@@ -40,7 +40,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 
 import jit_env
@@ -51,6 +51,8 @@ pytestmark = pytest.mark.integration
 
 NUM_STEPS = 60
 PROBE = "probe"
+# Every drawn stack compiles for seconds: a failure is reported as drawn, without shrinking it.
+PHASES = (Phase.explicit, Phase.reuse, Phase.generate)
 # Wrappers that may go beneath or above the auto-reset wrapper.
 LAYERS = ("TimeLimit", "EpisodeStatistics", "NormalizeObservation", "FrameStack",
           "TransformReward", "FlattenObservation", "ClipAction")
@@ -516,7 +518,7 @@ DICT_STATE = Plan(
 
 
 # About 15 s of CPU per stack that runs (mostly compiling); refused stacks cost nothing.
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=8, deadline=None, phases=PHASES)
 @given(plan=plans(), seed=st.integers(0, 2**16))
 @example(plan=ALWAYS, seed=3)
 @example(plan=ABOVE_NEXT_STEP, seed=4)
@@ -722,7 +724,7 @@ def _check_bridge_contract(plan: BridgePlan, rows: list[list[Episode]]) -> None:
 
 
 # About 5 s of CPU per bridged stack that runs (compiling); refused stacks cost nothing.
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=8, deadline=None, phases=PHASES)
 @given(plan=bridge_plans(), seed=st.integers(0, 2**16))
 @example(plan=BridgePlan("CartPole-v1", 7, (("NormalizeObservation", 0), ("TransformReward", 3)),
                          "ToGymnasium", None, 1), seed=1)
@@ -840,7 +842,7 @@ def shard_plans(draw: Any) -> Plan:
 
 
 # About 20 s per stack (a fresh interpreter with four host devices, two compilations).
-@settings(max_examples=3, deadline=None)
+@settings(max_examples=3, deadline=None, phases=PHASES)
 @given(plan=shard_plans(), seed=st.integers(0, 2**16), with_options=st.booleans())
 @example(plan=Plan(env_name="CartPole-v1", limit=6, inner=(("FrameStack", 2),),
                    outer=(("TransformReward", 3), ("FrameStack", 2), ("NormalizeObservation", 0)),
