@@ -37,6 +37,7 @@ the ending step's (Gymnasium's ``SAME_STEP`` info needs both).
 
 from __future__ import annotations
 
+import enum
 import functools
 import math
 from collections.abc import Callable
@@ -482,7 +483,11 @@ class AutoReset(_AutoResetWrapper):
     """
 
     def __init__(
-        self, env: _core.Environment[Any, Any, Any], *, mode: str = SAME_STEP, final_observation: bool = True
+        self,
+        env: _core.Environment[Any, Any, Any],
+        *,
+        mode: str | enum.Enum = SAME_STEP,
+        final_observation: bool = True,
     ):
         """Args:
         env: The environment (unbatched).
@@ -529,7 +534,7 @@ class _BatchedAutoReset(_AutoResetWrapper):
 
     def _setup(
         self,
-        mode: str,
+        mode: str | enum.Enum,
         strategy: str,
         num_resets: int | None,
         pool_size: int | None,
@@ -672,7 +677,7 @@ class VmapAutoReset(_BatchedAutoReset):
         self,
         env: _core.Environment[Any, Any, Any],
         *,
-        mode: str = SAME_STEP,
+        mode: str | enum.Enum = SAME_STEP,
         strategy: str = COMPLETE,
         num_resets: int | None = None,
         pool_size: int | None = None,
@@ -713,7 +718,7 @@ class TileAutoReset(_BatchedAutoReset):
         env: _core.Environment[Any, Any, Any],
         num_envs: int | None = None,
         *,
-        mode: str = SAME_STEP,
+        mode: str | enum.Enum = SAME_STEP,
         strategy: str = COMPLETE,
         num_resets: int | None = None,
         pool_size: int | None = None,
