@@ -421,6 +421,13 @@ def step_with_reset_extras(env: _core.Environment[Any, Any, Any], state: Any, ac
 
     Raises:
         ValueError: If `env` is not one of the three auto-reset wrappers.
+
+    >>> from jit_env import envs
+    >>> env = TileAutoReset(envs.CartPole(), 2)
+    >>> state, _ = env.reset(jax.random.key(0))
+    >>> state, timestep, reset_extras = step_with_reset_extras(env, state, jnp.zeros(2, jnp.int32))
+    >>> timestep.step_type.shape
+    (2,)
     """
     if not isinstance(env, _AutoResetWrapper):
         raise ValueError(ERR_NOT_AUTO_RESET.format(env))
