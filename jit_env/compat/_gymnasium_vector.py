@@ -23,7 +23,7 @@ from gymnasium.vector import utils as vector_utils
 
 from jit_env import _core, wrappers
 from jit_env.compat import _checks, _gymnasium
-from jit_env.wrappers import _autoreset, _common
+from jit_env.wrappers import _common
 
 ERR_SEED = (
     "`seed` must be None, an int (one key is split over all sub-environments) or a list of "
@@ -38,6 +38,10 @@ ERR_MASKED_OPTIONS = (
     "give a state of another structure (a built-in environment stores its parameters in the "
     "state only when reset got options). Reset all sub-environments with these options "
     "first: reset(options={got!r}), without 'reset_mask'."
+)
+ERR_AUTORESET_MODE = (
+    "`autoreset_mode` must be a gymnasium.vector.AutoresetMode, its value ('NextStep', "
+    "'SameStep', 'Disabled') or jit_env's mode name ('next_step', 'same_step', 'disabled'), got {!r}."
 )
 ERR_NEEDS_RESET = (
     "ToGymnasiumVector.step() in DISABLED autoreset mode was called with sub-environments "
@@ -74,11 +78,13 @@ def _jit_functions(
     env: _core.Environment[Any, Any, Any],
     batched: _core.Environment[Any, Any, Any],
     num_envs: int,
-    same_step: bool,
+    mode: AutoresetMode,
     options: Any,
 ) -> _Jitted:
     """The jitted functions for states reset with options shaped like `options`."""
     final_key = wrappers.FINAL_OBSERVATION
+    same_step = mode == AutoresetMode.SAME_STEP
+    auto_reset = mode != AutoresetMode.DISABLED  # `batched` is then a TileAutoReset, else a Tile
 
     def without_final(extras: Any) -> Any:
         return {k: v for k, v in (extras or {}).items() if k != final_key}
@@ -95,8 +101,8 @@ def _jit_functions(
         if seed.ndim == 0:
             return batched.reset(jax.random.key(seed), options=options)
         keys = jax.vmap(jax.random.key)(seed)
-        if isinstance(batched, wrappers.TileAutoReset):
-            return batched.reset_each(keys, options=options)
+        if auto_reset:
+            return batched.reset_each(keys, options=options)  # type: ignore[attr-defined]
         return jax.vmap(lambda k: env.reset(k, options=options))(keys)
 
     def reset(seed: jax.Array, options: Any) -> Any:
@@ -110,8 +116,8 @@ def _jit_functions(
     def step(state: Any, action: Any) -> Any:
         state = decode(state)
         reset_extras = None
-        if isinstance(batched, wrappers.TileAutoReset):
-            new_state, ts, reset_extras = _autoreset.step_with_reset_extras(batched, state, action)
+        if same_step:  # Gymnasium's info also needs the new episodes' reset extras.
+            new_state, ts, reset_extras = wrappers.step_with_reset_extras(batched, state, action)
         else:
             new_state, ts = batched.step(state, action)
         extras = without_final(ts.extras)
@@ -194,7 +200,9 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
         env: The (unbatched) jit_env environment.
         num_envs: The number of sub-environments.
         seed: Seeds the first `reset` that has no seed of its own, and the spaces.
-        autoreset_mode: A `gymnasium.vector.AutoresetMode` or its value.
+        autoreset_mode: A `gymnasium.vector.AutoresetMode`, its value, or the
+            auto-reset wrappers' mode names ``"next_step"``, ``"same_step"``
+            (and ``"disabled"``): the wrappers and this bridge accept the same values.
         options: Default reset options, shared by all sub-environments.
         render_mode: None or ``"rgb_array"`` (a batch of frames).
 
@@ -208,7 +216,7 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
             raise ValueError(f"`num_envs` must be a positive int, got {num_envs!r}.")
         if render_mode not in (None, "rgb_array"):
             raise ValueError(_gymnasium.ERR_RENDER_MODE.format(render_mode))
-        mode = AutoresetMode(autoreset_mode)
+        mode = _autoreset_mode(autoreset_mode)
         _checks.check_bridgeable(
             env, "ToGymnasiumVector", "batches it and resets its sub-environments itself (autoreset_mode)")
         self._env = env
@@ -244,13 +252,12 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
         if mode == AutoresetMode.DISABLED:
             batched = wrappers.Tile(env, num_envs)
         else:
-            core_mode = wrappers.SAME_STEP if mode == AutoresetMode.SAME_STEP else wrappers.NEXT_STEP
-            batched = wrappers.TileAutoReset(env, num_envs, mode=core_mode)
+            batched = wrappers.TileAutoReset(env, num_envs, mode=mode)  # the wrappers take AutoresetMode
         self._batched = batched
         # One set of jitted functions per options structure (the state's structure
         # can depend on it); the default options' set is built now, others on first use.
         self._per_options = _checks.PerOptions(
-            functools.partial(_jit_functions, env, batched, num_envs, mode == AutoresetMode.SAME_STEP))
+            functools.partial(_jit_functions, env, batched, num_envs, mode))
         self._jitted = self._per_options.get(options)
 
     def __repr__(self) -> str:
@@ -405,6 +412,17 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
         self._closed = True
         self._state = None
         self._env.close()
+
+
+def _autoreset_mode(value: Any) -> AutoresetMode:
+    """Gymnasium's `AutoresetMode` for a member, its value, or a jit_env mode name."""
+    if getattr(value, "value", value) in ("disabled", AutoresetMode.DISABLED.value):
+        return AutoresetMode.DISABLED
+    try:
+        core_mode = wrappers.auto_reset_mode(value)
+    except ValueError:
+        raise ValueError(ERR_AUTORESET_MODE.format(value)) from None
+    return AutoresetMode.SAME_STEP if core_mode == wrappers.SAME_STEP else AutoresetMode.NEXT_STEP
 
 
 def _is_int(x: Any) -> bool:

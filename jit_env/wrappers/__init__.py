@@ -14,7 +14,9 @@ from jit_env.wrappers._autoreset import AutoResetState as AutoResetState
 from jit_env.wrappers._autoreset import BatchedAutoResetState as BatchedAutoResetState
 from jit_env.wrappers._autoreset import TileAutoReset as TileAutoReset
 from jit_env.wrappers._autoreset import VmapAutoReset as VmapAutoReset
+from jit_env.wrappers._autoreset import auto_reset_mode as auto_reset_mode
 from jit_env.wrappers._autoreset import auto_resets as auto_resets
+from jit_env.wrappers._autoreset import step_with_reset_extras as step_with_reset_extras
 from jit_env.wrappers._common import FINAL_OBSERVATION as FINAL_OBSERVATION
 from jit_env.wrappers._legacy import BatchSpecMixin as BatchSpecMixin
 from jit_env.wrappers._legacy import ResetMixin as ResetMixin
@@ -72,6 +74,8 @@ __all__ = [
     "TransformReward",
     "Vmap",
     "VmapAutoReset",
+    "auto_reset_mode",
     "auto_resets",
+    "step_with_reset_extras",
     "wrap",
 ]

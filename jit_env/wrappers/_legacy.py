@@ -9,8 +9,10 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import jax.numpy as jnp
+
 from jit_env import _core, specs
-from jit_env.wrappers import _common, _transforms
+from jit_env.wrappers import _autoreset, _common, _transforms
 
 DEPRECATED = "{} is kept for jit_env 0.1.5 code; compose {} instead."
 
@@ -52,13 +54,16 @@ class ResetMixin:
     def _auto_reset(self, state: Any, step: _core.TimeStep[Any]) -> tuple[Any, _core.TimeStep[Any]]:
         """Resets from `state.key`; keeps the reward, discount and extras of `step`.
 
-        As in 0.1.5 the extras are returned unchanged (no final observation), so
-        that `lax.cond(last, self._auto_reset, self._identity, state, step)` traces.
+        The same-step auto-reset of `AutoReset` (`_autoreset.restart_complete`
+        and `_autoreset.same_step_timestep`, one environment), applied
+        unconditionally as in 0.1.5: the caller's `lax.cond` on `step.last()`
+        decides whether it runs. As in 0.1.5 the extras are returned unchanged
+        (no final observation), so that
+        `lax.cond(last, self._auto_reset, self._identity, state, step)` traces.
         """
-        new_state, first = self.env.reset(_core.state_key(state), options=_core.state_options(state))
-        return new_state, _core.TimeStep(
-            step_type=first.step_type, reward=step.reward, discount=step.discount,
-            observation=first.observation, extras=step.extras)
+        restart = jnp.ones(jnp.shape(step.step_type), bool)
+        new_state, first = _autoreset.restart_complete(self.env, restart, state, (state, step))
+        return new_state, _autoreset.same_step_timestep(restart, step, first, keep_final=False)
 
     @staticmethod
     def _identity(*x: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 from jit_env import _core
@@ -14,7 +15,7 @@ def wrap(
     num_envs: int | None = None,
     max_episode_steps: int | None = None,
     auto_reset: bool = True,
-    mode: str = _autoreset.SAME_STEP,
+    mode: str | enum.Enum = _autoreset.SAME_STEP,
     strategy: str = _autoreset.COMPLETE,
     final_observation: bool = True,
     episode_statistics: bool = True,
@@ -37,7 +38,7 @@ def wrap(
         num_envs: Batch size (`Tile`), or None for a single environment.
         max_episode_steps: Adds `TimeLimit` if given.
         auto_reset: Adds auto-reset (`TileAutoReset` or `AutoReset`).
-        mode: Auto-reset mode, ``"same_step"`` or ``"next_step"``.
+        mode: Auto-reset mode, ``"same_step"`` or ``"next_step"`` (see `auto_reset_mode`).
         strategy: Batched reset strategy (see `VmapAutoReset`).
         final_observation: Whether the auto-reset keeps ``extras["final_observation"]``
             (False: a stored trajectory holds no second copy of the observations).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import jax
@@ -135,39 +136,64 @@ def batched_spec(spec: specs.Spec[Any], num: int) -> specs.Spec[Any]:
     return specs.Batched(spec, num)
 
 
+ERR_NUM_ENVS_TWICE = "{}: pass the batch size once, as `num_envs` (`num` is its deprecated name), got both."
+ERR_NUM_ENVS_MISSING = "{}() needs the batch size: pass `num_envs`, e.g. {}(env, num_envs=8)."
+DEPRECATED_NUM = "{}(num=...) is deprecated: the batch size is `num_envs` everywhere; pass num_envs={!r}."
+
+
+def batch_size(owner: str, num_envs: int | None, num: int | None) -> int:
+    """The batch size from `num_envs`, or from its deprecated name `num` (with a warning).
+
+    Raises:
+        ValueError: If neither or both are given, or the size is not a positive int.
+    """
+    if num is not None:
+        if num_envs is not None:
+            raise ValueError(ERR_NUM_ENVS_TWICE.format(owner))
+        warnings.warn(DEPRECATED_NUM.format(owner, num), DeprecationWarning, stacklevel=3)
+        num_envs = num
+    if num_envs is None:
+        raise ValueError(ERR_NUM_ENVS_MISSING.format(owner, owner))
+    return _common.check_positive_int("num_envs", num_envs)
+
+
 class Tile(_core.Wrapper[Any, Any, Any]):
-    """A fixed batch of `num` copies: `reset` takes one key and splits it `num` ways.
+    """A fixed batch of `num_envs` copies: `reset` takes one key and splits it `num_envs` ways.
 
     The specs describe the whole batch: `Batched` observation and action specs,
-    and reward and discount specs with a leading axis of `num`.
+    and reward and discount specs with a leading axis of `num_envs`.
     """
 
     def __init__(
         self,
         env: _core.Environment[Any, Any, Any],
-        num: int,
+        num_envs: int | None = None,
         *,
         options_in_axes: Any = None,
+        num: int | None = None,
         **step_vmap_kwargs: Any,
     ):
         """Args:
         env: The environment to batch.
-        num: The batch size.
+        num_envs: The batch size.
         options_in_axes: `in_axes` of the reset options (None: shared).
+        num: Deprecated name of `num_envs` (a `DeprecationWarning`); the
+            attribute `num` stays readable.
         **step_vmap_kwargs: Passed to `jax.vmap` for `step` only.
 
         Raises:
-            ValueError: If `num` is not a positive int.
+            ValueError: If `num_envs` is not a positive int, or given twice or not at all.
         """
         super().__init__(env)
-        self.num = _common.check_positive_int("num", num)
+        self.num_envs = batch_size("Tile", num_envs, num)
+        self.num = self.num_envs
         self._options_in_axes = options_in_axes
         self._step_vmap_kwargs = step_vmap_kwargs
         self._step_fn = jax.vmap(_checked_slice_step(env), **step_vmap_kwargs)
         self._reset_fn = _vmapped_reset(env, options_in_axes)
 
     def _repr_kwargs(self) -> list[tuple[str, Any]]:
-        kwargs: list[tuple[str, Any]] = [("num", self.num)]
+        kwargs: list[tuple[str, Any]] = [("num_envs", self.num)]
         if self._options_in_axes is not None:
             kwargs.append(("options_in_axes", self._options_in_axes))
         return kwargs + list(self._step_vmap_kwargs.items())
@@ -188,7 +214,7 @@ class Tile(_core.Wrapper[Any, Any, Any]):
         return self._step_fn(state, action)
 
     def render(self, state: Any) -> Any:
-        """Renders every sub-environment: a batch of `num` frames."""
+        """Renders every sub-environment: a batch of `num_envs` frames."""
         if self._renderer is not None:
             return self._renderer(state)
         return _render_batch(self._env, state)

@@ -1,5 +1,7 @@
 """The vector bridge against Gymnasium's own SyncVectorEnv, mode by mode."""
 
+import re
+
 import chex
 import counting_env
 import gymnasium
@@ -12,6 +14,7 @@ from gymnasium.vector import AutoresetMode
 import jit_env
 from jit_env import compat
 from jit_env.compat import _checks, _gymnasium_vector
+from jit_env.wrappers import _autoreset
 
 NUM = 3
 
@@ -252,3 +255,27 @@ def test_to_gymnasium_vector__chunked_resets_match_complete_auto_reset():
     # None, one pass (1 to 8 rows) and several passes (more than 8 rows at once).
     for low, high in ((-1, 0), (0, 8), (8, num)):
         assert any(low < n <= high for n in resets), (low, high, sorted(resets))
+
+
+@pytest.mark.parametrize("value, gym_mode", [
+    ("next_step", AutoresetMode.NEXT_STEP), ("same_step", AutoresetMode.SAME_STEP),
+    ("NextStep", AutoresetMode.NEXT_STEP), ("SameStep", AutoresetMode.SAME_STEP),
+    (AutoresetMode.NEXT_STEP, AutoresetMode.NEXT_STEP), (AutoresetMode.SAME_STEP, AutoresetMode.SAME_STEP)])
+def test_autoreset_mode__bridge_and_wrappers_accept_the_same_values(value, gym_mode):
+    bridge = compat.ToGymnasiumVector(_single(), NUM, autoreset_mode=value)
+    assert bridge.metadata["autoreset_mode"] == bridge.autoreset_mode == gym_mode
+    wrapper = jit_env.wrappers.TileAutoReset(_single(), NUM, mode=value)
+    assert wrapper.mode == jit_env.wrappers.auto_reset_mode(gym_mode)
+    assert wrapper.mode == ("same_step" if gym_mode == AutoresetMode.SAME_STEP else "next_step")
+
+
+@pytest.mark.parametrize("value", ["disabled", "Disabled", AutoresetMode.DISABLED])
+def test_autoreset_mode__disabled_is_the_bridges_alone(value):
+    assert compat.ToGymnasiumVector(_single(), NUM, autoreset_mode=value).autoreset_mode == AutoresetMode.DISABLED
+    with pytest.raises(ValueError, match=re.escape(_autoreset.ERR_MODE_DISABLED.format(value))):
+        jit_env.wrappers.AutoReset(_single(), mode=value)
+
+
+def test_autoreset_mode__unknown_refused_naming_the_choices():
+    with pytest.raises(ValueError, match=re.escape(_gymnasium_vector.ERR_AUTORESET_MODE.format("same-step"))):
+        compat.ToGymnasiumVector(_single(), NUM, autoreset_mode="same-step")

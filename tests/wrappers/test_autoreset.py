@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
+import re
+import warnings
 
 import _envs
 import jax
@@ -12,7 +15,7 @@ import pytest
 
 import jit_env
 from jit_env import _core, wrappers
-from jit_env.wrappers import _autoreset, _common
+from jit_env.wrappers import _autoreset, _common, _transforms
 
 FINAL = wrappers.FINAL_OBSERVATION
 PUSH = jnp.full((2,), 0.1, jnp.float32)
@@ -297,3 +300,161 @@ def test_wrap__final_observation_false_reaches_the_auto_reset():
         return set(env.step(state, jnp.zeros((4,), jnp.int32))[1].extras)
 
     assert extras_keys(final_observation=False) == extras_keys() - {FINAL}
+
+
+def _assert_bits_equal(a, b):
+    """Trees equal leaf by leaf, PRNG keys by their key data."""
+    def bits(tree):
+        return jax.tree_util.tree_map(
+            lambda x: jax.random.key_data(x) if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key) else x, tree)
+
+    assert jax.tree_util.tree_structure(a) == jax.tree_util.tree_structure(b)
+    _assert_trees_equal(bits(a), bits(b))
+
+
+def _cartpole(max_episode_steps=7):
+    return wrappers.TimeLimit(jit_env.make("CartPole-v1"), max_episode_steps=max_episode_steps)
+
+
+@pytest.mark.parametrize("mode", ["same_step", "next_step"])
+def test_autoreset__under_vmap_equals_vmap_autoreset_complete_bit_for_bit(mode):
+    # 32 rows: the batched path restarts 2 rows per pass (chunked), the unbatched
+    # one, under vmap, resets every row and selects; both run the same mode function.
+    num, steps = 32, 30
+    keys = jax.random.split(jax.random.key(11), num)
+    single, batched = wrappers.AutoReset(_cartpole(), mode=mode), wrappers.VmapAutoReset(_cartpole(), mode=mode)
+    actions = jax.random.randint(jax.random.key(2), (steps, num), 0, 2, jnp.int32)
+
+    def run(reset, step):
+        state, first = reset(keys)
+        last, trajectory = jax.lax.scan(lambda s, a: step(s, a), state, actions)
+        return first, trajectory, last
+
+    expected = jax.jit(lambda: run(jax.vmap(single.reset), jax.vmap(single.step)))()
+    got = jax.jit(lambda: run(batched.reset, batched.step))()
+    # The same-step state is the inner state in both; in next-step mode the
+    # fields of AutoResetState and BatchedAutoResetState (no pool) agree.
+    _assert_bits_equal(got[:2], expected[:2])
+    _assert_bits_equal((got[2].inner, got[2].needs_reset) if mode == "next_step" else got[2],
+                        (expected[2].inner, expected[2].needs_reset) if mode == "next_step" else expected[2])
+    ended = np.asarray(expected[1].step_type) == (0 if mode == "same_step" else 2)
+    assert ended.sum(axis=1).max() > 2, "some steps must need more than one restart pass"
+
+
+def test_reset_mixin__agrees_with_autoreset_bit_for_bit():
+    with pytest.warns(DeprecationWarning):
+        class Legacy(wrappers.ResetMixin, jit_env.Wrapper):
+            def step(self, state, action):
+                state, ts = self.env.step(state, action)
+                return jax.lax.cond(ts.last(), self._auto_reset, self._identity, state, ts)
+
+    # 0.1.5's mixin returns the ending step's extras unchanged: AutoReset without the copy.
+    legacy, current = Legacy(_cartpole(5)), wrappers.AutoReset(_cartpole(5), final_observation=False)
+    actions = jax.random.randint(jax.random.key(4), (23,), 0, 2, jnp.int32)
+
+    def run(env):
+        state, _ = env.reset(jax.random.key(9))
+        return jax.lax.scan(env.step, state, actions)
+
+    expected, got = jax.jit(lambda: run(current))(), jax.jit(lambda: run(legacy))()
+    _assert_bits_equal(got, expected)
+    assert int(np.sum(np.asarray(got[1].step_type) == 0)) >= 3
+
+
+@pytest.mark.parametrize("mode", ["same_step", "next_step"])
+@pytest.mark.parametrize("make", [
+    lambda mode: wrappers.AutoReset(_envs.PointMass(horizon=3), mode=mode),
+    lambda mode: wrappers.VmapAutoReset(_envs.PointMass(horizon=3), mode=mode),
+    lambda mode: wrappers.TileAutoReset(_envs.PointMass(horizon=3), 2, mode=mode, strategy="precomputed"),
+], ids=["AutoReset", "VmapAutoReset", "TileAutoReset"])
+def test_step_with_reset_extras__returns_the_new_episodes_first_extras(make, mode):
+    env = make(mode)
+    batch = () if isinstance(env, wrappers.AutoReset) else (2,)
+    state, _ = env.reset(jax.random.split(jax.random.key(0), 2) if isinstance(env, wrappers.VmapAutoReset)
+                         else jax.random.key(0))
+    action = jnp.broadcast_to(PUSH, (*batch, 2))
+    step = jax.jit(lambda s: wrappers.step_with_reset_extras(env, s, action))
+    plain_step = jax.jit(lambda s: env.step(s, action))
+    starts = 0
+    for _ in range(8):
+        plain = plain_step(state)
+        state, ts, reset_extras = step(state)
+        _assert_bits_equal((state, ts), plain)  # what `step` returns, plus the extras
+        first = np.asarray(ts.first())
+        starts += int(first.sum())
+        # PointMass's extras count the episode's steps: 0 on a reset, the horizon where it ends.
+        np.testing.assert_array_equal(np.asarray(reset_extras["time"])[first], 0)
+        if mode == "same_step":
+            np.testing.assert_array_equal(np.asarray(ts.extras["time"])[first], 3)
+        else:
+            assert set(reset_extras) == {"time"}
+            np.testing.assert_array_equal(reset_extras["time"], ts.extras["time"])
+    assert starts >= 2
+
+
+def test_step_with_reset_extras__refuses_other_environments():
+    env = wrappers.Tile(_envs.PointMass(), 2)
+    state, _ = env.reset(jax.random.key(0))
+    with pytest.raises(ValueError, match=re.escape(_autoreset.ERR_NOT_AUTO_RESET.format(env))):
+        wrappers.step_with_reset_extras(env, state, jnp.zeros((2, 2), jnp.float32))
+
+
+@pytest.mark.parametrize("make", [
+    lambda env, *args, **kw: wrappers.Tile(env, *args, **kw),
+    lambda env, *args, **kw: wrappers.TileAutoReset(env, *args, **kw),
+], ids=["Tile", "TileAutoReset"])
+def test_num__deprecated_name_of_num_envs(make):
+    name = "Tile" if isinstance(make(_envs.PointMass(), num_envs=1), wrappers.Tile) else "TileAutoReset"
+    with pytest.warns(DeprecationWarning, match=re.escape(_transforms.DEPRECATED_NUM.format(name, 3))):
+        old = make(_envs.PointMass(), num=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        positional, keyword = make(_envs.PointMass(), 3), make(_envs.PointMass(), num_envs=3)
+    for env in (old, positional, keyword):
+        assert env.num == env.num_envs == 3 and env.observation_spec().num == 3
+        assert repr(env).startswith(f"{name}(PointMass(), num_envs=3")
+    _assert_bits_equal(old.reset(jax.random.key(1)), keyword.reset(jax.random.key(1)))
+    with pytest.raises(ValueError, match=re.escape(_transforms.ERR_NUM_ENVS_TWICE.format(name))):
+        make(_envs.PointMass(), 3, num=3)
+    with pytest.raises(ValueError, match=re.escape(_transforms.ERR_NUM_ENVS_MISSING.format(name, name))):
+        make(_envs.PointMass())
+    with pytest.raises(ValueError, match=re.escape(_common.ERR_POSITIVE_INT.format("num_envs", 0))):
+        make(_envs.PointMass(), num_envs=0)
+
+
+class _GymnasiumLikeMode(enum.Enum):
+    """Stands in for `gymnasium.vector.AutoresetMode` here: the wrappers compare by value.
+
+    tests/compat/test_gymnasium_vector.py checks Gymnasium's own enum.
+    """
+
+    NEXT_STEP = "NextStep"
+    SAME_STEP = "SameStep"
+    DISABLED = "Disabled"
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("same_step", "same_step"), ("next_step", "next_step"), ("SameStep", "same_step"),
+    ("NextStep", "next_step"), (_GymnasiumLikeMode.SAME_STEP, "same_step"),
+    (_GymnasiumLikeMode.NEXT_STEP, "next_step")])
+def test_auto_reset_mode__wrappers_accept_names_and_enum_values(value, expected):
+    assert wrappers.auto_reset_mode(value) == expected
+    for env in (wrappers.AutoReset(_envs.PointMass(), mode=value),
+                wrappers.VmapAutoReset(_envs.PointMass(), mode=value),
+                wrappers.TileAutoReset(_envs.PointMass(), 2, mode=value),
+                wrappers.wrap(_envs.PointMass(), num_envs=2, mode=value, jit=False)):
+        assert jit_env.wrappers.auto_resets(env)
+        layer = env
+        while not isinstance(layer, (wrappers.AutoReset, wrappers.VmapAutoReset, wrappers.TileAutoReset)):
+            layer = layer.env
+        assert layer.mode == expected
+        assert (layer.state_type is not None) == (expected == "next_step")
+
+
+@pytest.mark.parametrize("value", ["disabled", "Disabled", _GymnasiumLikeMode.DISABLED])
+def test_auto_reset_mode__disabled_and_unknown_refused_by_the_wrappers(value):
+    with pytest.raises(ValueError, match=re.escape(_autoreset.ERR_MODE_DISABLED.format(value))):
+        wrappers.TileAutoReset(_envs.PointMass(), 2, mode=value)
+    with pytest.raises(ValueError, match=re.escape(_common.ERR_CHOICE.format(
+            "mode", "'same_step', 'next_step'", "same-step"))):
+        wrappers.AutoReset(_envs.PointMass(), mode="same-step")

@@ -21,7 +21,7 @@ def test_normalize_observation__spec_is_unbounded_with_the_inner_shape_and_dtype
     assert type(spec) is specs.Array
     assert (spec.shape, spec.dtype, spec.name) == (inner.observation_spec().shape, inner.observation_spec().dtype,
                                                    inner.observation_spec().name)
-    batched = wrappers.NormalizeObservation(wrappers.Tile(inner, num=3)).observation_spec()
+    batched = wrappers.NormalizeObservation(wrappers.Tile(inner, num_envs=3)).observation_spec()
     assert specs.unpack_spec(batched) == specs.Array((3, 3), jnp.float32, spec.name)
 
 

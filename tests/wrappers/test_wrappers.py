@@ -164,7 +164,7 @@ def test_tile__specs_options_and_action_batch_check():
         env.step(state, (jnp.zeros(2, jnp.int32), jnp.zeros((2, 3), jnp.float32)))
     with pytest.raises(ValueError) as info:
         wrappers.Tile(_envs.DictEnv(), 0)
-    assert str(info.value) == _common.ERR_POSITIVE_INT.format("num", 0)
+    assert str(info.value) == _common.ERR_POSITIVE_INT.format("num_envs", 0)
 
 
 @pytest.mark.parametrize("factory", [
