@@ -149,6 +149,13 @@ def _jit_functions(
     )
 
 
+ERR_KEEPS_ADVICE = (
+    "Pass the environment without it and wrap the vector environment with Gymnasium's own, "
+    "e.g. gymnasium.wrappers.vector.NormalizeObservation(ToGymnasiumVector(env, num_envs)), "
+    "which keeps its statistics across episodes and sub-environments."
+)
+
+
 class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
     """A `gymnasium.vector.VectorEnv` running `num_envs` copies of a jit_env environment.
 
@@ -210,7 +217,8 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
             raise ValueError(_gymnasium.ERR_RENDER_MODE.format(render_mode))
         mode = AutoresetMode(autoreset_mode)
         _checks.check_bridgeable(
-            env, "ToGymnasiumVector", "batches it and resets its sub-environments itself (autoreset_mode)")
+            env, "ToGymnasiumVector", "batches it and resets its sub-environments itself (autoreset_mode)",
+            keeps=ERR_KEEPS_ADVICE)
         self._env = env
         self.num_envs = num_envs
         self.render_mode = render_mode

@@ -92,6 +92,11 @@ class BatchedAutoResetState(_core.WrapperState[Any]):
     pool_timestep: Any = None
 
 
+def _scope(mode: str) -> _core.Scope:
+    """The declaration of an auto-reset wrapper in `mode` (what its FIRST steps carry)."""
+    return _core.Scope.AUTO_RESET_NEXT_STEP if mode == NEXT_STEP else _core.Scope.AUTO_RESET
+
+
 def _with_final(timestep: _core.TimeStep[Any], final: Any, keep: bool) -> _core.TimeStep[Any]:
     """`timestep` with ``extras["final_observation"] = final``, or unchanged if not `keep`."""
     return _common.with_extras(timestep, **{FINAL_OBSERVATION: final}) if keep else timestep
@@ -145,6 +150,7 @@ class AutoReset(_core.Wrapper[Any, Any, Any]):
         self.mode = _common.check_choice("mode", mode, MODES)
         self.final_observation = _common.check_bool("final_observation", final_observation)
         self.state_type = AutoResetState if self.mode == NEXT_STEP else None
+        self.episodes = _scope(self.mode)
 
     def _repr_kwargs(self) -> list[tuple[str, Any]]:
         kwargs: list[tuple[str, Any]] = [("mode", self.mode)] if self.mode != SAME_STEP else []
@@ -209,7 +215,7 @@ def auto_resets(env: _core.Environment[Any, Any, Any]) -> bool:
     >>> auto_resets(AutoReset(envs.CartPole())), auto_resets(envs.CartPole())
     (True, False)
     """
-    return any(getattr(layer, "episodes", None) == _core.AUTO_RESET for layer in _core.layers(env))
+    return _core.boundary(env).auto_reset is not None
 
 
 def _gather(tree: Any, index: jax.Array) -> Any:
@@ -277,6 +283,7 @@ class _BatchedAutoReset(_core.Wrapper[Any, Any, Any]):
         final_observation: bool,
     ) -> None:
         self.mode = _common.check_choice("mode", mode, MODES)
+        self.episodes = _scope(self.mode)
         self.final_observation = _common.check_bool("final_observation", final_observation)
         self.strategy = _common.check_choice("strategy", strategy, STRATEGIES)
         for name, value, owner in (("num_resets", num_resets, OPTIMISTIC),
@@ -305,6 +312,11 @@ class _BatchedAutoReset(_core.Wrapper[Any, Any, Any]):
         if not self.final_observation:
             kwargs.append(("final_observation", False))
         return kwargs
+
+    @property
+    def batch(self) -> _core.Batch | None:
+        """The batch of `Vmap` (unsized) or `Tile` (sized) that this wrapper steps."""
+        return self._batched.batch
 
     def observation_spec(self) -> specs.Spec[Any]:
         return self._batched.observation_spec()
@@ -516,8 +528,6 @@ class VmapAutoReset(_BatchedAutoReset):
 
     `jax.vmap(AutoReset(env).step)` is the same as ``strategy="complete"``.
     """
-
-    unsized_batch = True
 
     def __init__(
         self,
