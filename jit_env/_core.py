@@ -730,7 +730,8 @@ def new_episode(
         outer, across = found.hidden_by
         raise ValueError(ERR_KEEP_HIDDEN.format(outer=outer, across=across))
     assert isinstance(env, Wrapper)  # Only a wrapper can declare ACROSS_EPISODES and reach here.
-    inner_state, inner_timestep = new_episode(env.env, state.inner, key, options=options)
+    inner = state.inner if env.state_type is not None else state
+    inner_state, inner_timestep = new_episode(env.env, inner, key, options=options)
     return env.carry(state, inner_state, inner_timestep)
 
 

@@ -70,7 +70,7 @@ def check_bridgeable(env: Any, bridge: str, how: str, *, keeps: str | None = Non
     if declared.auto_reset is not None:
         raise ValueError(ERR_AUTO_RESETS.format(bridge=bridge, env=env, how=how))
     if declared.batch is not None:
-        raise ValueError(ERR_BATCHED.format(bridge=bridge, env=env, what=f"it declares {declared.batch}"))
+        raise ValueError(ERR_BATCHED.format(bridge=bridge, env=env, what=repr(declared.batch)))
     if declared.keeps and keeps is not None:
         raise ValueError(ERR_KEEPS.format(bridge=bridge, across=declared.keeps[0], advice=keeps))
     if declared.hidden_by is not None:
