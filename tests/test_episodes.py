@@ -4,12 +4,12 @@
 import re
 from typing import Any
 
+import _envs
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import _envs
 import jit_env
 from jit_env import _core, compat, specs, testing, wrappers
 from jit_env.compat import _checks, _gymnasium_vector
@@ -132,7 +132,7 @@ def test_transform_reward__next_step_reset_steps_have_no_phantom_penalty():
     assert starts.sum() == 4  # Steps 3 and 6 restart both rows.
     np.testing.assert_array_equal(np.asarray(stepped.reward)[starts], 0.0)
     # Real rewards are transformed.
-    inner_first, inner = _run(wrappers.TileAutoReset(_envs.PointMass(horizon=2), 2, mode="next_step"),
+    _, inner = _run(wrappers.TileAutoReset(_envs.PointMass(horizon=2), 2, mode="next_step"),
                               jnp.zeros((2, 2), jnp.float32), 6)
     np.testing.assert_allclose(np.asarray(stepped.reward)[~starts], np.asarray(inner.reward)[~starts] - 0.01)
 

@@ -314,7 +314,7 @@ class _BatchedAutoReset(_core.Wrapper[Any, Any, Any]):
         return kwargs
 
     @property
-    def batch(self) -> _core.Batch | None:
+    def batch(self) -> _core.Batch | None:  # type: ignore[override]
         """The batch of `Vmap` (unsized) or `Tile` (sized) that this wrapper steps."""
         return self._batched.batch
 

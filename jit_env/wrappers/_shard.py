@@ -152,7 +152,7 @@ class Shard(_core.Wrapper[Any, Any, Any]):
         """`NamedSharding(mesh, P(axis_name))`: how actions, time steps and states are laid out."""
 
     @property
-    def batch(self) -> _core.Batch:
+    def batch(self) -> _core.Batch:  # type: ignore[override]
         """`Batch(num_envs)`: the specs describe the whole batch, over every device."""
         return _core.Batch(self.num_envs)
 

@@ -11,7 +11,6 @@ import numpy as np
 from jit_env import _core, specs
 from jit_env.wrappers import _common
 
-
 ERR_STEP_IN_AXES = (
     "Tile's `in_axes` for `step` must batch the state on axis 0 and the action on axis 0 "
     "(one action per sub-environment, the default) or None (one action broadcast to every "
@@ -202,7 +201,7 @@ class Tile(_core.Wrapper[Any, Any, Any]):
         return self._step_fn(state, action)
 
     @property
-    def batch(self) -> _core.Batch:
+    def batch(self) -> _core.Batch:  # type: ignore[override]
         """`Batch(num)`, or an unsized batch over one that is unsized (its specs count one slice)."""
         inner = self._env.batch
         return inner if inner is not None and inner.size is None else _core.Batch(self.num)
