@@ -211,8 +211,7 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
         """
         if not isinstance(env, _core.Environment):
             raise TypeError(_core.ERR_NOT_AN_ENV.format(env))
-        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs <= 0:
-            raise ValueError(f"`num_envs` must be a positive int, got {num_envs!r}.")
+        _core.check_positive_int("num_envs", num_envs)
         if render_mode not in (None, "rgb_array"):
             raise ValueError(_gymnasium.ERR_RENDER_MODE.format(render_mode))
         mode = AutoresetMode(autoreset_mode)

@@ -50,7 +50,7 @@ def check_action_structure(env: _core.Environment[Any, Any, Any], spec: specs.Sp
     """
     try:
         jax.tree_util.tree_map(_shape_dtype_only, specs.unpack_spec(spec), action,
-                               is_leaf=lambda s: isinstance(s, specs.Spec))
+                               is_leaf=specs.is_spec)
     except ValueError as e:
         raise ValueError(ERR_ACTION.format(env, e, type(env).__name__)) from None
 
