@@ -62,6 +62,11 @@ ERR_SCOPE = (
     "{owner}.episodes must be a jit_env.Scope, got {value!r}; declare e.g. "
     "`episodes = jit_env.Scope.PER_EPISODE`."
 )
+ERR_ENV_ACROSS = (
+    "{owner} declares Scope.ACROSS_EPISODES, but an environment's `reset` starts from its key "
+    "alone and keeps nothing; only a wrapper can keep data across episodes (through `carry`). "
+    "Declare Scope.PER_EPISODE, or keep the data in a wrapper."
+)
 ERR_BATCH = (
     "{owner}.batch must be a jit_env.Batch or None, got {value!r}; declare e.g. "
     "`batch = jit_env.Batch(16)` (or `jit_env.Batch(None)` for a batch sized by `reset`'s keys)."
@@ -596,11 +601,14 @@ def declared_scope(env: Environment[Any, Any, Any]) -> Scope:
     """`env.episodes`, checked to be a `Scope`.
 
     Raises:
-        TypeError: If the declaration is not a `Scope`.
+        TypeError: If the declaration is not a `Scope`, or an environment that
+            is not a wrapper declares `Scope.ACROSS_EPISODES`.
     """
     scope = getattr(env, "episodes", None)
     if not isinstance(scope, Scope):
         raise TypeError(ERR_SCOPE.format(owner=type(env).__name__, value=scope))
+    if scope == Scope.ACROSS_EPISODES and not isinstance(env, Wrapper):
+        raise TypeError(ERR_ENV_ACROSS.format(owner=type(env).__name__))
     return scope
 
 

@@ -82,6 +82,12 @@ def test_declarations__must_have_the_declared_types():
     with pytest.raises(TypeError, match=re.escape(_core.ERR_SCOPE.format(owner="Wrong", value="per_episode"))):
         jit_env.boundary(Wrong())
 
+    class Keeps(_envs.PointMass):
+        episodes = jit_env.Scope.ACROSS_EPISODES
+
+    with pytest.raises(TypeError, match=re.escape(_core.ERR_ENV_ACROSS.format(owner="Keeps"))):
+        jit_env.boundary(Keeps())
+
     class WrongBatch(_envs.PointMass):
         batch = 4
 
