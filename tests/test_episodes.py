@@ -315,3 +315,12 @@ def test_one_positive_int_template_and_one_is_spec():
     assert _common.ERR_POSITIVE_INT is _core.ERR_POSITIVE_INT is testing.ERR_POSITIVE
     assert not hasattr(_common, "is_spec") and not hasattr(_checks, "is_spec")
     assert specs.is_spec(specs.Array((), jnp.float32)) and not specs.is_spec(1.0)
+
+
+def test_batch__declared_by_the_deprecated_batch_spec_mixin():
+    class Legacy(wrappers.BatchSpecMixin, wrappers.Vmap):
+        pass
+
+    with pytest.warns(DeprecationWarning, match="BatchSpecMixin is kept for jit_env 0.1.5 code"):
+        env = Legacy(_envs.PointMass(), 3)
+    assert jit_env.boundary(env).batch == jit_env.Batch(3)  # Its specs describe the whole batch.
