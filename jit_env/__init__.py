@@ -10,16 +10,21 @@ from typing import TYPE_CHECKING, Any
 from jit_env import specs as specs
 from jit_env import wrappers as wrappers
 from jit_env._core import Action as Action
+from jit_env._core import Batch as Batch
+from jit_env._core import Boundary as Boundary
 from jit_env._core import Discount as Discount
 from jit_env._core import Environment as Environment
 from jit_env._core import EnvOptions as EnvOptions
 from jit_env._core import Observation as Observation
 from jit_env._core import Reward as Reward
+from jit_env._core import Scope as Scope
 from jit_env._core import State as State
 from jit_env._core import StepType as StepType
 from jit_env._core import TimeStep as TimeStep
 from jit_env._core import Wrapper as Wrapper
 from jit_env._core import WrapperState as WrapperState
+from jit_env._core import boundary as boundary
+from jit_env._core import new_episode as new_episode
 from jit_env._core import restart as restart
 from jit_env._core import termination as termination
 from jit_env._core import transition as transition
@@ -61,11 +66,14 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Action",
+    "Batch",
+    "Boundary",
     "Discount",
     "EnvOptions",
     "Environment",
     "Observation",
     "Reward",
+    "Scope",
     "State",
     "StepType",
     "TimeStep",
@@ -74,11 +82,13 @@ __all__ = [
     "WrapperState",
     "__version__",
     "__version_info__",
+    "boundary",
     "compat",
     "dataclass",
     "envs",
     "field",
     "make",
+    "new_episode",
     "register",
     "registered_envs",
     "restart",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import enum
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeAlias
 
@@ -51,19 +52,124 @@ ERR_ACROSS_EPISODES_INSIDE_AUTO_RESET = (
     "the usual order)."
 )
 
-PER_EPISODE = "per_episode"
-"""`Wrapper.episodes`: state that belongs to one episode (TimeLimit, FrameStack,
-EpisodeStatistics); such a wrapper must sit inside any auto-reset wrapper."""
-ACROSS_EPISODES = "across_episodes"
-"""`Wrapper.episodes`: state kept across episodes (NormalizeObservation's
-statistics); such a wrapper must sit outside any auto-reset wrapper."""
-STATELESS = "stateless"
-"""`Wrapper.episodes`: no state of its own (transforms, Jit, Vmap, Tile); the default."""
-AUTO_RESET = "auto_reset"
-"""`Wrapper.episodes`: the wrapper starts new episodes itself (the auto-reset wrappers)."""
 ERR_NO_RENDERER = (
     "{} has no renderer: pass `renderer=` to Environment.__init__ or override `render`."
 )
+
+
+ERR_POSITIVE_INT = "`{}` must be a positive int, got {!r}."
+ERR_SCOPE = (
+    "{owner}.episodes must be a jit_env.Scope, got {value!r}; declare e.g. "
+    "`episodes = jit_env.Scope.PER_EPISODE`."
+)
+ERR_ENV_ACROSS = (
+    "{owner} declares Scope.ACROSS_EPISODES, but an environment's `reset` starts from its key "
+    "alone and keeps nothing; only a wrapper can keep data across episodes (through `carry`). "
+    "Declare Scope.PER_EPISODE, or keep the data in a wrapper."
+)
+ERR_BATCH = (
+    "{owner}.batch must be a jit_env.Batch or None, got {value!r}; declare e.g. "
+    "`batch = jit_env.Batch(16)` (or `jit_env.Batch(None)` for a batch sized by `reset`'s keys)."
+)
+ERR_NO_CARRY = (
+    "{wrapper} declares Scope.ACROSS_EPISODES but does not implement `carry`: write "
+    "`carry(state, inner_state, inner_timestep)`, which continues its data with the inner "
+    "environment's time step (what its `step` does after the inner step)."
+)
+ERR_KEEP_HIDDEN = (
+    "{outer} sits above {across}, which keeps data across episodes (Scope.ACROSS_EPISODES), "
+    "but {outer} does not: a new episode cannot start beneath {outer} and keep {across}'s "
+    "data. Put {across} outside {outer}, e.g. {across}({outer}(env))."
+)
+
+
+def check_positive_int(name: str, value: Any) -> int:
+    """Returns `value` if it is a positive int (not a bool), else raises ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(ERR_POSITIVE_INT.format(name, value))
+    return value
+
+
+class Scope(enum.StrEnum):
+    """How an environment or wrapper relates to episodes: its declaration.
+
+    Every environment and wrapper declares one in its `episodes` attribute
+    (`Environment.episodes`), and everything that composes them asks it: the
+    stack checks when a wrapper is built (`check_stack`), what a boundary keeps
+    (`new_episode`), what a transform does to a reset step (`boundary`), the
+    bridges, `Shard` and `jit_env.testing.check_env`. Nobody guesses from the
+    class. The values are strings, so ``Scope.PER_EPISODE == "per_episode"``.
+
+    * `STATELESS` (the default of `Wrapper`): keeps nothing a boundary must
+      re-initialise: no data of its own (`Jit`, `Vmap`, `Tile`, the transforms),
+      or data it restarts by itself on every FIRST time step it sees
+      (`FrameStack`). Sits anywhere.
+    * `PER_EPISODE` (the default of `Environment`): data that belongs to one
+      episode and is re-initialised by `reset` (an environment's own state,
+      `TimeLimit`, `EpisodeStatistics`). A wrapper declaring it must sit inside
+      every auto-reset wrapper: it cannot see the boundaries an auto-reset
+      beneath it makes.
+    * `ACROSS_EPISODES`: data kept across episodes (`NormalizeObservation`'s
+      statistics). Must sit outside every auto-reset wrapper; a new episode
+      started by `new_episode` (the bridges' `reset`) keeps it, through the
+      wrapper's `carry`.
+    * `AUTO_RESET`: starts new episodes by itself, in same-step mode: the step
+      that ends an episode returns FIRST with the ending transition's reward
+      and discount (`AutoReset`, `VmapAutoReset`, `TileAutoReset` by default,
+      or an environment that resets internally).
+    * `AUTO_RESET_NEXT_STEP`: starts new episodes by itself, in next-step
+      mode: the step after LAST ignores its action and returns a fresh FIRST
+      whose reward (0) and discount (1) are placeholders.
+
+    >>> Scope.PER_EPISODE == "per_episode", Scope.AUTO_RESET_NEXT_STEP.auto_resets
+    (True, True)
+    """
+
+    STATELESS = "stateless"
+    PER_EPISODE = "per_episode"
+    ACROSS_EPISODES = "across_episodes"
+    AUTO_RESET = "auto_reset"
+    AUTO_RESET_NEXT_STEP = "auto_reset_next_step"
+
+    @property
+    def auto_resets(self) -> bool:
+        """True for the two auto-reset scopes."""
+        return self in (Scope.AUTO_RESET, Scope.AUTO_RESET_NEXT_STEP)
+
+
+# jit_env's earlier (private) names of the scopes.
+PER_EPISODE = Scope.PER_EPISODE
+ACROSS_EPISODES = Scope.ACROSS_EPISODES
+STATELESS = Scope.STATELESS
+AUTO_RESET = Scope.AUTO_RESET
+
+
+@dataclasses.dataclass(frozen=True)
+class Batch:
+    """The declaration that an environment is a batch of sub-environments (`Environment.batch`).
+
+    An unbatched environment declares `batch = None` (the default); a wrapper
+    declares nothing and inherits its environment's unless it batches
+    (`Tile`, `Vmap`, the batched auto-resets, `Shard`). `Shard`, `Jit`, the
+    transforms, the bridges and `jit_env.testing.check_env` read it.
+
+    Attributes:
+        size: With an int `n`, every time step leaf has a leading axis of `n`
+            and the specs describe the whole batch (`Tile`, `Shard`). With
+            None (an unsized batch: `Vmap`, `VmapAutoReset`), the specs describe
+            one sub-environment and the batch size is the number of keys given
+            to `reset`.
+
+    >>> Batch(8), Batch(None).size
+    (Batch(size=8), None)
+    """
+
+    size: int | None
+
+    def __post_init__(self) -> None:
+        if self.size is not None:
+            check_positive_int("size", self.size)
+
 
 
 class StepType:
@@ -252,6 +358,17 @@ class Environment(Generic[State, Action, Observation, Reward, Discount], metacla
 
     _renderer: Callable[[Any], Any] | None = None
 
+    episodes: Scope = Scope.PER_EPISODE
+    """How the environment relates to episodes (see `Scope`). An environment's own
+    state belongs to one episode, started by `reset` (`PER_EPISODE`, the default);
+    one that starts new episodes inside its own `step` declares `Scope.AUTO_RESET`
+    (same-step) or `Scope.AUTO_RESET_NEXT_STEP`, so that the bridges refuse it and
+    per-episode wrappers are refused around it."""
+
+    batch: Batch | None = None
+    """None for one environment (the default); a `Batch` for an environment whose
+    time steps hold a batch of sub-environments (see `Batch`)."""
+
     def __init__(self, *, renderer: Callable[[State], Any] | None = None):
         """Creates the environment.
 
@@ -367,11 +484,12 @@ class Wrapper(Environment[State, Action, Observation, Reward, Discount]):
     """
 
     state_type: type[WrapperState[Any]] | None = None
-    episodes: str = STATELESS
-    """How the wrapper's own data relates to episodes: `PER_EPISODE`,
-    `ACROSS_EPISODES`, `STATELESS` (the default) or `AUTO_RESET`. Every wrapper
-    checks the stack beneath it against this when it is built (see `check_stack`),
-    so an order that would give wrong data is an error, never wrong data."""
+    episodes: Scope = Scope.STATELESS
+    """How the wrapper's own data relates to episodes (see `Scope`; `STATELESS` by
+    default). Every wrapper checks the stack beneath it against this when it is
+    built (see `check_stack`), so an order that would give wrong data is an
+    error, never wrong data. A wrapper declaring `ACROSS_EPISODES` implements
+    `carry`."""
 
     def __init__(
         self, env: Environment[Any, Any, Any], *, renderer: Callable[[State], Any] | None = None
@@ -389,9 +507,14 @@ class Wrapper(Environment[State, Action, Observation, Reward, Discount]):
         """
         if not isinstance(env, Environment):
             raise TypeError(ERR_NOT_AN_ENV.format(env))
-        check_stack(type(self).__name__, self.episodes, env)
+        check_stack(type(self).__name__, declared_scope(self), env)
         super().__init__(renderer=renderer)
         self._env = env
+
+    @property
+    def batch(self) -> Batch | None:  # type: ignore[override]
+        """The batch of the wrapped environment: a wrapper that batches overrides this."""
+        return self._env.batch
 
     @property
     def env(self) -> Environment[Any, Any, Any]:
@@ -420,6 +543,28 @@ class Wrapper(Environment[State, Action, Observation, Reward, Discount]):
 
     def step(self, state: State, action: Action) -> tuple[State, TimeStep[Observation]]:
         return self._env.step(state, action)
+
+    def carry(
+        self, state: Any, inner_state: Any, inner_timestep: TimeStep[Any]
+    ) -> tuple[State, TimeStep[Observation]]:
+        """Continues this wrapper's data with a time step of the inner environment.
+
+        Only a wrapper that declares `Scope.ACROSS_EPISODES` implements it: it is
+        what `step` does after the inner step, and `new_episode` calls it with the
+        inner environment's new FIRST time step, so the data survives the boundary.
+
+        Args:
+            state: This wrapper's state before the inner time step.
+            inner_state: The inner environment's new state.
+            inner_timestep: The inner environment's time step.
+
+        Returns:
+            This wrapper's new state and time step.
+
+        Raises:
+            NotImplementedError: If the wrapper does not implement it.
+        """
+        raise NotImplementedError(ERR_NO_CARRY.format(wrapper=type(self).__name__))
 
     def reward_spec(self) -> specs.Spec:
         return self._env.reward_spec()
@@ -452,12 +597,159 @@ def layers(env: Environment[Any, Any, Any]) -> list[Environment[Any, Any, Any]]:
     return out
 
 
-def check_stack(wrapper: str, episodes: str, env: Environment[Any, Any, Any]) -> None:
-    """Checks that a wrapper declaring `episodes` may wrap `env`.
+def declared_scope(env: Environment[Any, Any, Any]) -> Scope:
+    """`env.episodes`, checked to be a `Scope`.
 
-    A per-episode wrapper must not sit outside an auto-reset wrapper (its state
-    would run on into the next episode), and an auto-reset wrapper must not
-    wrap one that keeps state across episodes (every reset would discard it).
+    Raises:
+        TypeError: If the declaration is not a `Scope`, or an environment that
+            is not a wrapper declares `Scope.ACROSS_EPISODES`.
+    """
+    scope = getattr(env, "episodes", None)
+    if not isinstance(scope, Scope):
+        raise TypeError(ERR_SCOPE.format(owner=type(env).__name__, value=scope))
+    if scope == Scope.ACROSS_EPISODES and not isinstance(env, Wrapper):
+        raise TypeError(ERR_ENV_ACROSS.format(owner=type(env).__name__))
+    return scope
+
+
+def declared_batch(env: Environment[Any, Any, Any]) -> Batch | None:
+    """`env.batch`, checked to be a `Batch` or None.
+
+    Raises:
+        TypeError: If the declaration is neither.
+    """
+    batch = getattr(env, "batch", None)
+    if batch is not None and not isinstance(batch, Batch):
+        raise TypeError(ERR_BATCH.format(owner=type(env).__name__, value=batch))
+    return batch
+
+
+@dataclasses.dataclass(frozen=True)
+class Boundary:
+    """What happens at the episode boundaries of a stack, decided by `boundary`.
+
+    Attributes:
+        auto_reset: The scope of the outermost layer that auto-resets
+            (`Scope.AUTO_RESET` or `Scope.AUTO_RESET_NEXT_STEP`), or None if
+            none does (then `step` never returns FIRST).
+        keeps: The names of the layers that keep data across episodes
+            (`Scope.ACROSS_EPISODES`), outermost first. `new_episode` keeps
+            their data; every other layer is re-initialised as by `reset`.
+        hidden_by: If a layer that does not keep data sits above one that does,
+            their names `(outer, across)`: `new_episode` then cannot keep the
+            data, and the bridges refuse the stack. Else None.
+        batch: The stack's batch declaration (`Environment.batch`).
+    """
+
+    auto_reset: Scope | None
+    keeps: tuple[str, ...]
+    hidden_by: tuple[str, str] | None
+    batch: Batch | None
+
+    def placeholder(self, timestep: TimeStep[Any]) -> jax.Array:
+        """A bool array, True where a time step returned by `step` is a placeholder start.
+
+        That is a FIRST time step from a next-step auto-reset beneath: its
+        reward (0) and discount (1) belong to no transition, and its
+        ``extras["final_observation"]`` is the new episode's first observation.
+        A same-step FIRST carries the ending transition's reward, discount and
+        terminal observation, so it is False there. Every FIRST returned by
+        `reset` is a placeholder, without asking.
+
+        Transforms ask this: `TransformReward` never transforms a placeholder
+        reward, and `FrameStack` starts a placeholder's final observation
+        from a fresh stack.
+        """
+        first = timestep.first()
+        if self.auto_reset == Scope.AUTO_RESET_NEXT_STEP:
+            return first
+        return jnp.zeros_like(first)
+
+
+def boundary(env: Environment[Any, Any, Any]) -> Boundary:
+    """What happens at `env`'s episode boundaries, from the declarations of its layers.
+
+    This is the one place that reads `Environment.episodes` and
+    `Environment.batch` for a whole stack; the stack checks, `new_episode`, the
+    transforms, the bridges, `Shard` and the checker all ask it.
+
+    Args:
+        env: An environment or wrapper stack.
+
+    Returns:
+        Its `Boundary`.
+
+    Raises:
+        TypeError: If a layer declares something that is not a `Scope` or `Batch`.
+
+    >>> from jit_env import envs, wrappers
+    >>> b = boundary(wrappers.NormalizeObservation(wrappers.TileAutoReset(envs.CartPole(), 2)))
+    >>> b.auto_reset, b.keeps, b.batch
+    (<Scope.AUTO_RESET: 'auto_reset'>, ('NormalizeObservation',), Batch(size=2))
+    """
+    auto_reset: Scope | None = None
+    keeps: list[str] = []
+    hidden_by: tuple[str, str] | None = None
+    outer_other: str | None = None
+    for layer in layers(env):
+        scope = declared_scope(layer)
+        name = type(layer).__name__
+        if scope.auto_resets and auto_reset is None:
+            auto_reset = scope
+        if scope == Scope.ACROSS_EPISODES:
+            keeps.append(name)
+            if outer_other is not None and hidden_by is None:
+                hidden_by = (outer_other, name)
+        elif outer_other is None:
+            outer_other = name
+    return Boundary(auto_reset=auto_reset, keeps=tuple(keeps), hidden_by=hidden_by, batch=declared_batch(env))
+
+
+def new_episode(
+    env: Environment[Any, Any, Any], state: Any, key: jax.Array, *, options: EnvOptions = None
+) -> tuple[Any, TimeStep[Any]]:
+    """Starts `env`'s next episode after `state`, keeping what the stack keeps across episodes.
+
+    Where no layer keeps data across episodes this is `env.reset(key,
+    options=options)`. Otherwise every layer that declares
+    `Scope.ACROSS_EPISODES` continues its data (its `carry`) with the new
+    episode's FIRST time step, and everything beneath them is reset with
+    `key` and `options`: `ToGymnasium` and `ToDeepmindEnv` start each episode
+    after the first this way, so `NormalizeObservation`'s statistics survive
+    their `reset`.
+
+    Args:
+        env: The environment.
+        state: Its state at the end of the previous episode.
+        key: The new episode's PRNG key (as for `reset`).
+        options: The new episode's reset options.
+
+    Returns:
+        The new state and the FIRST time step.
+
+    Raises:
+        ValueError: If a layer that keeps no data sits above one that does
+            (`Boundary.hidden_by`); the bridges refuse such a stack when built.
+    """
+    found = boundary(env)
+    if not found.keeps:
+        return env.reset(key, options=options)
+    if found.hidden_by is not None:
+        outer, across = found.hidden_by
+        raise ValueError(ERR_KEEP_HIDDEN.format(outer=outer, across=across))
+    assert isinstance(env, Wrapper)  # Only a wrapper can declare ACROSS_EPISODES and reach here.
+    inner = state.inner if env.state_type is not None else state
+    inner_state, inner_timestep = new_episode(env.env, inner, key, options=options)
+    return env.carry(state, inner_state, inner_timestep)
+
+
+def check_stack(wrapper: str, episodes: Scope, env: Environment[Any, Any, Any]) -> None:
+    """Checks that a wrapper declaring `episodes` may wrap `env`, from the declarations.
+
+    A per-episode wrapper must not sit outside anything that auto-resets
+    (its state would run on into the next episode), and an auto-reset wrapper
+    must not wrap one that keeps data across episodes (every reset would
+    discard it).
 
     Args:
         wrapper: The wrapper's name, for the message.
@@ -467,17 +759,14 @@ def check_stack(wrapper: str, episodes: str, env: Environment[Any, Any, Any]) ->
     Raises:
         ValueError: Naming both wrappers and the order to use.
     """
-    beneath = layers(env)[:-1]
-    if episodes == PER_EPISODE:
-        for layer in beneath:
-            if layer.episodes == AUTO_RESET:  # type: ignore[attr-defined]
-                raise ValueError(ERR_PER_EPISODE_OUTSIDE_AUTO_RESET.format(
-                    wrapper=wrapper, auto_reset=type(layer).__name__))
-    if episodes == AUTO_RESET:
-        for layer in beneath:
-            if layer.episodes == ACROSS_EPISODES:  # type: ignore[attr-defined]
-                raise ValueError(ERR_ACROSS_EPISODES_INSIDE_AUTO_RESET.format(
-                    wrapper=type(layer).__name__, auto_reset=wrapper))
+    beneath = boundary(env)
+    if episodes == Scope.PER_EPISODE and beneath.auto_reset is not None:
+        auto_reset = next(layer for layer in layers(env) if declared_scope(layer).auto_resets)
+        raise ValueError(ERR_PER_EPISODE_OUTSIDE_AUTO_RESET.format(
+            wrapper=wrapper, auto_reset=type(auto_reset).__name__))
+    if episodes.auto_resets and beneath.keeps:
+        raise ValueError(ERR_ACROSS_EPISODES_INSIDE_AUTO_RESET.format(
+            wrapper=beneath.keeps[0], auto_reset=wrapper))
 
 
 def replace_key(state: Any, key: jax.Array) -> Any:

@@ -566,7 +566,8 @@ class CompositeSpec(Spec[Any]):
         raise RuntimeError(ERR_COMPOSITE_REPLACE.format(type(self).__name__))
 
 
-def _is_spec(x: Any) -> bool:
+def is_spec(x: Any) -> bool:
+    """True if `x` is a `Spec`: the `is_leaf` that keeps specs whole in `jax.tree_util` calls."""
     return isinstance(x, Spec)
 
 
@@ -798,7 +799,7 @@ class Batched(CompositeSpec, Generic[T]):
         """The sub-specs one level down, each with the batch axis prepended."""
         inner = self._spec.as_spec_struct() if isinstance(self._spec, CompositeSpec) else self._spec
         return jax.tree_util.tree_map(
-            lambda s: reshape_spec(s, prepend=(self._num,)), inner, is_leaf=_is_spec
+            lambda s: reshape_spec(s, prepend=(self._num,)), inner, is_leaf=is_spec
         )
 
     def _unpacked(self) -> Spec[Any]:
@@ -824,7 +825,7 @@ def _as_tree(spec_struct: Any) -> Spec[Any]:
     """A plain pytree of leaf specs as one `Spec`."""
     if isinstance(spec_struct, Spec):
         return spec_struct
-    leaves, treedef = jax.tree_util.tree_flatten(spec_struct, is_leaf=_is_spec)
+    leaves, treedef = jax.tree_util.tree_flatten(spec_struct, is_leaf=is_spec)
     return Tree(leaves, treedef)
 
 
@@ -859,7 +860,7 @@ def reshape_spec(
     prepend, append = tuple(prepend), tuple(append)
     if isinstance(spec, CompositeSpec):
         return jax.tree_util.tree_map(
-            lambda s: reshape_spec(s, prepend, append), unpack_spec(spec), is_leaf=_is_spec
+            lambda s: reshape_spec(s, prepend, append), unpack_spec(spec), is_leaf=is_spec
         )
     if isinstance(spec, DiscreteArray):
         return spec.replace(
@@ -883,7 +884,7 @@ def unpack_spec(spec: Spec[Any]) -> Any:
     (3,)
     """
     if isinstance(spec, CompositeSpec):
-        return jax.tree_util.tree_map(unpack_spec, spec.as_spec_struct(), is_leaf=_is_spec)
+        return jax.tree_util.tree_map(unpack_spec, spec.as_spec_struct(), is_leaf=is_spec)
     return spec
 
 

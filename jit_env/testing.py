@@ -23,7 +23,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from jit_env import _core, _struct, specs
-from jit_env.wrappers import _autoreset, _transforms
 
 # The checks, in the order they run. Later checks need "specs" and "structure".
 CHECKS = ("specs", "structure", "reset", "purity", "keys", "rollout", "step_types", "jit", "retrace",
@@ -339,10 +338,12 @@ class _Checker:
         self.key = key
         self.num_steps = num_steps
         self.options = options
-        # Vmap-like wrappers take a batch of keys and describe one slice in their specs.
-        self.unsized = _transforms.is_unsized_batch(env)
+        # The declarations say how to drive the env: an unsized batch (Vmap-like) takes
+        # a batch of keys and describes one slice in its specs.
+        declared = _core.boundary(env)
+        self.unsized = declared.batch is not None and declared.batch.size is None
         self.batch_size = batch_size
-        self.auto_resets = _autoreset.auto_resets(env)
+        self.auto_resets = declared.auto_reset is not None
         self.step_counter = TraceCounter()
         self.reset_counter = TraceCounter()
 
@@ -677,13 +678,12 @@ def _checker(env: _core.Environment[Any, Any, Any], key: jax.Array | None, num_s
     if not isinstance(env, _core.Environment):
         raise TypeError(_core.ERR_NOT_AN_ENV.format(env))
     for name, value in (("num_steps", num_steps), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(ERR_POSITIVE.format(name, value))
+        _core.check_positive_int(name, value)
     return _Checker(env, jax.random.key(seed) if key is None else key, num_steps=num_steps,
                     options=options, batch_size=batch_size)
 
 
-ERR_POSITIVE = "`{}` must be a positive int, got {!r}."
+ERR_POSITIVE = _core.ERR_POSITIVE_INT
 
 
 def run_checks(

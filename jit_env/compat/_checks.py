@@ -14,8 +14,7 @@ from typing import Any, Generic, TypeVar
 import jax
 import numpy as np
 
-from jit_env import specs, wrappers
-from jit_env.wrappers import _transforms
+from jit_env import _core, specs
 
 ERR_ACTION_STRUCTURE = "Action for the action spec {spec} must have structure {expected}, got {got}."
 ERR_ACTION_SHAPE = "Action for the action spec {spec} must have shape {expected}, got shape {got}."
@@ -37,38 +36,46 @@ ERR_BATCHED = (
     "dm_env and gymnasium.Env have no batch axis. Pass the unbatched environment "
     "(ToGymnasiumVector(env, num_envs) batches it for Gymnasium)."
 )
+ERR_KEEPS = (
+    "{bridge} cannot keep the data {across} keeps across episodes (Scope.ACROSS_EPISODES): "
+    "it would restart with every episode. {advice}"
+)
+ERR_HIDDEN = (
+    "{bridge} starts each episode after the first keeping {across}'s data across episodes, "
+    "which needs {across} outside {outer} (a wrapper that keeps nothing across episodes). "
+    "Pass {across}({outer}(env)) instead."
+)
 ERR_CLOSED = "{bridge}.{call}() was called after close(); create a new {bridge} instead."
 ERR_NOT_RESET = "{bridge}.step() was called before reset(); call reset() first."
 
 
-def is_spec(x: Any) -> bool:
-    return isinstance(x, specs.Spec)
-
-
-def check_bridgeable(env: Any, bridge: str, how: str) -> None:
+def check_bridgeable(env: Any, bridge: str, how: str, *, keeps: str | None = None) -> None:
     """Refuses, when a bridge is built, an environment it would run wrongly.
+
+    It asks the stack's declarations (`jit_env.boundary`), never its classes.
 
     Args:
         env: The jit_env environment given to the bridge.
         bridge: The bridge's class name, for the message.
         how: How the bridge starts episodes, for the message.
+        keeps: None if the bridge starts episodes with `jit_env.new_episode`, which
+            keeps across-episode data; else the advice for a user of that bridge
+            whose stack keeps some (the bridge then refuses it).
 
     Raises:
-        ValueError: If `env` auto-resets (`jit_env.wrappers.auto_resets`) or is
-            batched (`Vmap`, `Tile`, or a reward spec with a batch shape).
+        ValueError: If `env` auto-resets, is batched, or keeps data across
+            episodes that the bridge cannot keep (see `keeps`).
     """
-    if wrappers.auto_resets(env):
+    declared = _core.boundary(env)
+    if declared.auto_reset is not None:
         raise ValueError(ERR_AUTO_RESETS.format(bridge=bridge, env=env, how=how))
-    reward = env.reward_spec()
-    if _transforms.is_unsized_batch(env):
-        what = "a Vmap beneath it"
-    elif isinstance(env.observation_spec(), specs.Batched) or isinstance(env.action_spec(), specs.Batched):
-        what = "its observation or action spec is Batched"
-    elif isinstance(reward, specs.Array) and reward.shape != ():
-        what = f"its reward spec has shape {reward.shape}"
-    else:
-        return
-    raise ValueError(ERR_BATCHED.format(bridge=bridge, env=env, what=what))
+    if declared.batch is not None:
+        raise ValueError(ERR_BATCHED.format(bridge=bridge, env=env, what=repr(declared.batch)))
+    if declared.keeps and keeps is not None:
+        raise ValueError(ERR_KEEPS.format(bridge=bridge, across=declared.keeps[0], advice=keeps))
+    if declared.hidden_by is not None:
+        outer, across = declared.hidden_by
+        raise ValueError(ERR_HIDDEN.format(bridge=bridge, outer=outer, across=across))
 
 
 class LeafCheck:
@@ -170,7 +177,7 @@ class ActionCheck:
         batch: tuple[int, ...] = (),
         structure: Any = None,
     ):
-        leaves, treedef = jax.tree_util.tree_flatten(specs.unpack_spec(spec), is_leaf=is_spec)
+        leaves, treedef = jax.tree_util.tree_flatten(specs.unpack_spec(spec), is_leaf=specs.is_spec)
         self.treedef: Any = treedef
         dtypes = dtypes or [None] * len(leaves)
         self.checks = [LeafCheck(s, d, batch) for s, d in zip(leaves, dtypes, strict=True)]

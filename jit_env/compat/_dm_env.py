@@ -61,7 +61,7 @@ def spec_to_dm_spec(spec: specs.Spec[Any]) -> Any:
     Raises:
         NotImplementedError: On a leaf spec of an unknown type.
     """
-    return jax.tree_util.tree_map(_leaf_to_dm, specs.unpack_spec(spec), is_leaf=_checks.is_spec)
+    return jax.tree_util.tree_map(_leaf_to_dm, specs.unpack_spec(spec), is_leaf=specs.is_spec)
 
 
 def _leaf_from_dm(spec: dm_specs.Array) -> specs.Spec[Any]:
@@ -115,9 +115,14 @@ def _jit_functions(env: _core.Environment[Any, Any, Any], options: Any) -> _chec
     # The state crosses the jit boundary with raw key data (see `_checks.RawKeys`).
     keys = _checks.RawKeys(_checks.reset_state_shapes(env, options))
 
-    def reset(key: jax.Array, options: Any) -> Any:
+    def reset(key: jax.Array, options: Any, previous: Any) -> Any:
+        # `previous`: None, or the last episode's state, whose across-episode data
+        # (e.g. NormalizeObservation's statistics) the new episode keeps.
         key, reset_key = jax.random.split(key)
-        state, timestep = env.reset(reset_key, options=options)
+        if previous is None:
+            state, timestep = env.reset(reset_key, options=options)
+        else:
+            state, timestep = _core.new_episode(env, keys.decode(previous), reset_key, options=options)
         return key, keys.encode(state), (timestep.observation, timestep.extras)
 
     return _checks.SingleJitted(
@@ -197,6 +202,8 @@ class ToDeepmindEnv(dm_env.Environment):
         # dm_env's reset takes no options: every episode uses `options`, so one set
         # of jitted functions (one state structure) serves the bridge's whole life.
         self._jitted = _jit_functions(env, options)
+        # Episodes after the first keep what the stack keeps across them.
+        self._keeps = bool(_core.boundary(env).keeps)
 
     def __repr__(self) -> str:
         return f"ToDeepmindEnv({self._env!r})"
@@ -238,7 +245,8 @@ class ToDeepmindEnv(dm_env.Environment):
             RuntimeError: After `close()`.
         """
         self._check_open("reset")
-        self._key, self._state, out = self._jitted.reset(self._key, self._options)
+        previous = self._state if self._keeps else None
+        self._key, self._state, out = self._jitted.reset(self._key, self._options, previous)
         observation, extras = _checks.fetch(out)
         self._extras = dict(extras or {})
         self._needs_reset = False

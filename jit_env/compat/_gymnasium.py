@@ -144,7 +144,7 @@ class SpaceLayout:
 
     def __init__(self, spec: specs.Spec[Any], space: spaces.Space[Any]):
         leaf_specs, spec_treedef = jax.tree_util.tree_flatten(
-            specs.unpack_spec(spec), is_leaf=_checks.is_spec)
+            specs.unpack_spec(spec), is_leaf=specs.is_spec)
         leaf_spaces, space_treedef = jax.tree_util.tree_flatten(
             _space_tree(space), is_leaf=lambda s: isinstance(s, spaces.Space))
         self.spec_treedef: Any = spec_treedef
@@ -197,8 +197,13 @@ def _jit_functions(env: _core.Environment[Any, Any, Any], options: Any) -> _chec
     # The state crosses the jit boundary with raw key data (see `_checks.RawKeys`).
     keys = _checks.RawKeys(_checks.reset_state_shapes(env, options))
 
-    def reset(seed: jax.Array, options: Any) -> Any:
-        state, ts = env.reset(jax.random.key(seed), options=options)
+    def reset(seed: jax.Array, options: Any, previous: Any) -> Any:
+        # `previous`: None, or the last episode's state, whose across-episode data
+        # (e.g. NormalizeObservation's statistics) the new episode keeps.
+        if previous is None:
+            state, ts = env.reset(jax.random.key(seed), options=options)
+        else:
+            state, ts = _core.new_episode(env, keys.decode(previous), jax.random.key(seed), options=options)
         return keys.encode(state), (ts.observation, ts.extras)
 
     return _checks.SingleJitted(
@@ -281,6 +286,7 @@ class ToGymnasium(gymnasium.Env[Any, Any]):
         # can depend on it); the default options' set is built now, others on first use.
         self._per_options = _checks.PerOptions(functools.partial(_jit_functions, env))
         self._jitted = self._per_options.get(options)
+        self._keeps = bool(_core.boundary(env).keeps)
 
     def __repr__(self) -> str:
         return f"ToGymnasium({self._env!r})"
@@ -318,7 +324,10 @@ class ToGymnasium(gymnasium.Env[Any, Any]):
         episode_seed = np.uint32(self.np_random.integers(_SEED_BOUND, dtype=np.uint64))
         options = self._options if is_default_options(options) else options
         jitted = self._per_options.get(options)
-        self._state, out = jitted.reset(episode_seed, options)
+        # Episodes after the first keep what the stack keeps across them (a state of
+        # another options structure cannot be continued by this set of functions).
+        previous = self._state if self._keeps and jitted is self._jitted else None
+        self._state, out = jitted.reset(episode_seed, options, previous)
         self._jitted = jitted  # Its step and render carry this state's structure.
         observation, extras = _checks.fetch(out)
         self._done = False

@@ -155,6 +155,13 @@ def _jit_functions(
     )
 
 
+ERR_KEEPS_ADVICE = (
+    "Pass the environment without it and wrap the vector environment with Gymnasium's own, "
+    "e.g. gymnasium.wrappers.vector.NormalizeObservation(ToGymnasiumVector(env, num_envs)), "
+    "which keeps its statistics across episodes and sub-environments."
+)
+
+
 class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
     """A `gymnasium.vector.VectorEnv` running `num_envs` copies of a jit_env environment.
 
@@ -212,13 +219,13 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
         """
         if not isinstance(env, _core.Environment):
             raise TypeError(_core.ERR_NOT_AN_ENV.format(env))
-        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs <= 0:
-            raise ValueError(f"`num_envs` must be a positive int, got {num_envs!r}.")
+        _core.check_positive_int("num_envs", num_envs)
         if render_mode not in (None, "rgb_array"):
             raise ValueError(_gymnasium.ERR_RENDER_MODE.format(render_mode))
         mode = _autoreset_mode(autoreset_mode)
         _checks.check_bridgeable(
-            env, "ToGymnasiumVector", "batches it and resets its sub-environments itself (autoreset_mode)")
+            env, "ToGymnasiumVector", "batches it and resets its sub-environments itself (autoreset_mode)",
+            keeps=ERR_KEEPS_ADVICE)
         self._env = env
         self.num_envs = num_envs
         self.render_mode = render_mode

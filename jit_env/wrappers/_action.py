@@ -74,8 +74,8 @@ class ClipAction(_core.Wrapper[Any, Any, Any]):
         super().__init__(env)
         inner, batch = _common.slice_spec(env.action_spec())
         leaves = specs.unpack_spec(inner)
-        outer = jax.tree_util.tree_map(_unbounded, leaves, is_leaf=_common.is_spec)
-        flat, treedef = jax.tree_util.tree_flatten(outer, is_leaf=_common.is_spec)
+        outer = jax.tree_util.tree_map(_unbounded, leaves, is_leaf=specs.is_spec)
+        flat, treedef = jax.tree_util.tree_flatten(outer, is_leaf=specs.is_spec)
         spec = flat[0] if len(flat) == 1 and isinstance(outer, specs.Spec) else specs.Tree(flat, treedef)
         self._action_spec = _common.rebatch(spec, batch)
         self._bounds = leaves
@@ -86,6 +86,6 @@ class ClipAction(_core.Wrapper[Any, Any, Any]):
     def step(self, state: Any, action: Any) -> Any:
         clipped = jax.tree_util.tree_map(
             lambda s, a: jnp.clip(a, s.minimum, s.maximum), self._bounds, action,
-            is_leaf=_common.is_spec,
+            is_leaf=specs.is_spec,
         )
         return self._env.step(state, clipped)

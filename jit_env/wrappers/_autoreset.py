@@ -147,6 +147,11 @@ def auto_reset_mode(mode: Any) -> str:
     return _MODE_VALUES[value]
 
 
+def _scope(mode: str) -> _core.Scope:
+    """The declaration of an auto-reset wrapper in `mode` (what its FIRST steps carry)."""
+    return _core.Scope.AUTO_RESET_NEXT_STEP if mode == NEXT_STEP else _core.Scope.AUTO_RESET
+
+
 def _with_final(timestep: _core.TimeStep[Any], final: Any, keep: bool) -> _core.TimeStep[Any]:
     """`timestep` with ``extras["final_observation"] = final``, or unchanged if not `keep`."""
     return _common.with_extras(timestep, **{FINAL_OBSERVATION: final}) if keep else timestep
@@ -398,7 +403,7 @@ def auto_resets(env: _core.Environment[Any, Any, Any]) -> bool:
     >>> auto_resets(AutoReset(envs.CartPole())), auto_resets(envs.CartPole())
     (True, False)
     """
-    return any(getattr(layer, "episodes", None) == _core.AUTO_RESET for layer in _core.layers(env))
+    return _core.boundary(env).auto_reset is not None
 
 
 def step_with_reset_extras(env: _core.Environment[Any, Any, Any], state: Any, action: Any) -> Any:
@@ -508,6 +513,7 @@ class AutoReset(_AutoResetWrapper):
         """
         super().__init__(env)
         self.mode = auto_reset_mode(mode)
+        self.episodes = _scope(self.mode)
         self.final_observation = _common.check_bool("final_observation", final_observation)
         self.state_type = AutoResetState if self.mode == NEXT_STEP else None
 
@@ -549,6 +555,7 @@ class _BatchedAutoReset(_AutoResetWrapper):
         final_observation: bool,
     ) -> None:
         self.mode = auto_reset_mode(mode)
+        self.episodes = _scope(self.mode)
         self.final_observation = _common.check_bool("final_observation", final_observation)
         self.strategy = _common.check_choice("strategy", strategy, STRATEGIES)
         for name, value, owner in (("num_resets", num_resets, OPTIMISTIC),
@@ -577,6 +584,11 @@ class _BatchedAutoReset(_AutoResetWrapper):
         if not self.final_observation:
             kwargs.append(("final_observation", False))
         return kwargs
+
+    @property
+    def batch(self) -> _core.Batch | None:  # type: ignore[override]
+        """The batch of `Vmap` (unsized) or `Tile` (sized) that this wrapper steps."""
+        return self._batched.batch
 
     def observation_spec(self) -> specs.Spec[Any]:
         return self._batched.observation_spec()
@@ -677,8 +689,6 @@ class VmapAutoReset(_BatchedAutoReset):
     `jax.vmap(AutoReset(env).step)` is the same as ``strategy="complete"``:
     both run `same_step`/`next_step` with `restart_complete`, here over `(N,)`.
     """
-
-    unsized_batch = True
 
     def __init__(
         self,

@@ -15,16 +15,12 @@ FINAL_OBSERVATION = "final_observation"
 """Key in `TimeStep.extras` of the observation an auto-reset wrapper's inner step returned."""
 
 ERR_BOOL = "`{}` must be True or False, got {!r}."
-ERR_POSITIVE_INT = "`{}` must be a positive int, got {!r}."
+ERR_POSITIVE_INT = _core.ERR_POSITIVE_INT
 ERR_CHOICE = "`{}` must be one of {}, got {!r}."
 ERR_ACTION = "Action does not match the action spec of {}: {} Pass an action that `{}.action_spec()` validates."
 
 
-def check_positive_int(name: str, value: Any) -> int:
-    """Returns `value` as int, or raises ValueError naming the argument."""
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(ERR_POSITIVE_INT.format(name, value))
-    return value
+check_positive_int = _core.check_positive_int
 
 
 def check_bool(name: str, value: Any) -> bool:
@@ -54,7 +50,7 @@ def check_action_structure(env: _core.Environment[Any, Any, Any], spec: specs.Sp
     """
     try:
         jax.tree_util.tree_map(_shape_dtype_only, specs.unpack_spec(spec), action,
-                               is_leaf=lambda s: isinstance(s, specs.Spec))
+                               is_leaf=specs.is_spec)
     except ValueError as e:
         raise ValueError(ERR_ACTION.format(env, e, type(env).__name__)) from None
 
@@ -111,7 +107,3 @@ def rebatch(spec: specs.Spec[Any], batch: tuple[int, ...]) -> specs.Spec[Any]:
     for num in reversed(batch):
         spec = specs.Batched(spec, num)
     return spec
-
-
-def is_spec(x: Any) -> bool:
-    return isinstance(x, specs.Spec)

@@ -28,6 +28,11 @@ class BatchSpecMixin:
         super().__init__(env, *args, **kwargs)  # type: ignore[call-arg]
         self.num = _common.check_positive_int("num", num)
 
+    @property
+    def batch(self) -> _core.Batch:
+        """`Batch(num)`: its specs describe the whole batch, as `Tile` declares."""
+        return _core.Batch(self.num)
+
     def action_spec(self) -> specs.Spec[Any]:
         return specs.Batched(self.env.action_spec(), self.num)
 

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jit_env import _core, _struct, specs
-from jit_env.wrappers import _common, _transforms
+from jit_env.wrappers import _common
 
 EXTENDABLE_FIELDS = ("observation", "action", "reward", "discount", "step_type")
 ERR_NO_FIELDS = "ExtendObservation needs at least one field, e.g. 'observation', 'action'."
@@ -82,7 +82,8 @@ def __getattr__(name: str) -> Any:
 def _step_type_shape(env: _core.Environment[Any, Any, Any]) -> tuple[int, ...]:
     """The shape of `env`'s step types as its specs count them (one slice for `Vmap`)."""
     key = jax.random.key(0)
-    if _transforms.is_unsized_batch(env):
+    batch = _core.boundary(env).batch
+    if batch is not None and batch.size is None:
         keys = jax.random.split(key, 1)
         return tuple(jax.eval_shape(lambda k: env.reset(k)[1].step_type, keys).shape[1:])
     return tuple(jax.eval_shape(lambda k: env.reset(k)[1].step_type, key).shape)
@@ -131,7 +132,7 @@ class ExtendObservation(_core.Wrapper[Any, Any, Any]):
             "step_type": lambda: specs.BoundedArray(self._step_type_shape, jnp.int8, 0, 2, "step_type"),
         }
         struct = self.ObsStruct(**{f: entries[f]() for f in self.fields})
-        leaves, treedef = jax.tree_util.tree_flatten(struct, is_leaf=_common.is_spec)
+        leaves, treedef = jax.tree_util.tree_flatten(struct, is_leaf=specs.is_spec)
         self._observation_spec = specs.Tree(leaves, treedef)
 
     @classmethod
@@ -227,7 +228,7 @@ class FlattenObservation(_core.Wrapper[Any, Any, Any]):
         """
         super().__init__(env)
         inner, self._batch = _common.slice_spec(env.observation_spec())
-        self._leaves = jax.tree_util.tree_leaves(specs.unpack_spec(inner), is_leaf=_common.is_spec)
+        self._leaves = jax.tree_util.tree_leaves(specs.unpack_spec(inner), is_leaf=specs.is_spec)
         dtypes = sorted({str(s.dtype) for s in self._leaves})
         if dtype is None and len(dtypes) > 1:
             raise ValueError(ERR_FLATTEN_DTYPES.format(dtypes))
@@ -266,7 +267,7 @@ class FlattenObservation(_core.Wrapper[Any, Any, Any]):
 def _unbounded(spec: specs.Spec[Any]) -> specs.Spec[Any]:
     """`spec` with every leaf an unbounded `Array` of the same shape, dtype and name."""
     inner, batch = _common.slice_spec(spec)
-    leaves, treedef = jax.tree_util.tree_flatten(specs.unpack_spec(inner), is_leaf=_common.is_spec)
+    leaves, treedef = jax.tree_util.tree_flatten(specs.unpack_spec(inner), is_leaf=specs.is_spec)
     arrays = [specs.Array(leaf.shape, leaf.dtype, leaf.name) for leaf in leaves]
     unbounded = arrays[0] if jax.tree_util.treedef_is_leaf(treedef) else specs.Tree(arrays, treedef)
     return _common.rebatch(unbounded, batch)
@@ -289,10 +290,15 @@ class NormalizeObservation(_core.Wrapper[Any, Any, Any]):
     update and use one set. Each observation is normalised with the statistics
     updated by it (as Gymnasium does). With `update=False` the statistics are
     frozen (for evaluation).
+
+    It declares `Scope.ACROSS_EPISODES`: it sits outside any auto-reset
+    wrapper, and a new episode started by `jit_env.new_episode` (each
+    `reset` of `ToGymnasium` and `ToDeepmindEnv` after the first) keeps the
+    statistics and normalises the first observation with them (`carry`).
     """
 
     state_type = NormalizeObservationState
-    episodes = _core.ACROSS_EPISODES
+    episodes = _core.Scope.ACROSS_EPISODES
 
     def __init__(self, env: _core.Environment[Any, Any, Any], *, epsilon: float = 1e-8, update: bool = True):
         """Raises:
@@ -304,7 +310,7 @@ class NormalizeObservation(_core.Wrapper[Any, Any, Any]):
             raise ValueError(f"`epsilon` must be positive, got {epsilon!r}.")
         inner, _ = _common.slice_spec(env.observation_spec())
         self._leaves = specs.unpack_spec(inner)
-        for leaf in jax.tree_util.tree_leaves(self._leaves, is_leaf=_common.is_spec):
+        for leaf in jax.tree_util.tree_leaves(self._leaves, is_leaf=specs.is_spec):
             if not jnp.issubdtype(leaf.dtype, jnp.floating):
                 raise ValueError(ERR_NORMALIZE_DTYPE.format(leaf.dtype, leaf))
         self.epsilon = epsilon
@@ -322,7 +328,7 @@ class NormalizeObservation(_core.Wrapper[Any, Any, Any]):
         if not self.update:
             return state
         first = jax.tree_util.tree_leaves(obs)[0]
-        first_spec = jax.tree_util.tree_leaves(self._leaves, is_leaf=_common.is_spec)[0]
+        first_spec = jax.tree_util.tree_leaves(self._leaves, is_leaf=specs.is_spec)[0]
         axes = tuple(range(_leading_axes(first, first_spec)))
         n = jnp.asarray(float(np.prod(jnp.shape(first)[: len(axes)])), jnp.float32)
         total = state.count + n
@@ -353,7 +359,7 @@ class NormalizeObservation(_core.Wrapper[Any, Any, Any]):
 
     def reset(self, key: jax.Array, *, options: _core.EnvOptions = None) -> Any:
         inner, timestep = self._env.reset(key, options=options)
-        zeros = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), self._leaves, is_leaf=_common.is_spec)
+        zeros = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), self._leaves, is_leaf=specs.is_spec)
         state = NormalizeObservationState(
             inner=inner, count=jnp.zeros((), jnp.float32), mean=zeros,
             var=jax.tree_util.tree_map(jnp.ones_like, zeros))
@@ -361,9 +367,12 @@ class NormalizeObservation(_core.Wrapper[Any, Any, Any]):
         return state, _common.map_observation(timestep, lambda o: self._normalize(state, o))
 
     def step(self, state: NormalizeObservationState, action: Any) -> Any:
-        inner, timestep = self._env.step(state.inner, action)
-        state = self._updated(dataclasses.replace(state, inner=inner), timestep.observation)
-        return state, _common.map_observation(timestep, lambda o: self._normalize(state, o))
+        return self.carry(state, *self._env.step(state.inner, action))
+
+    def carry(self, state: NormalizeObservationState, inner_state: Any, inner_timestep: Any) -> Any:
+        """Updates the statistics with the inner observation and normalises it with them."""
+        state = self._updated(dataclasses.replace(state, inner=inner_state), inner_timestep.observation)
+        return state, _common.map_observation(inner_timestep, lambda o: self._normalize(state, o))
 
 
 @_struct.dataclass
@@ -378,11 +387,19 @@ class FrameStack(_core.Wrapper[Any, Any, Any]):
 
     After `reset`, and on a FIRST step of an auto-reset wrapper beneath, the
     stack is filled with the first observation (Gymnasium's ``padding_type="reset"``).
+    ``extras["final_observation"]`` is the stack the final observation ends: on
+    a same-step reset the old episode's frames and its terminal observation; on a
+    next-step reset (a placeholder start, `jit_env.Boundary.placeholder`)
+    the new stack, equal to `observation`.
+
+    It declares `Scope.STATELESS`: its frames belong to one episode, but it
+    restarts them itself at every boundary it sees, so it needs no place
+    relative to an auto-reset wrapper (`wrap` puts it inside, where the
+    auto-reset restarts it with `reset`).
     """
 
     state_type = FrameStackState
-    # Its frames restart on every FIRST step it sees, so it is right on either
-    # side of an auto-reset wrapper: no constraint to declare.
+    episodes = _core.Scope.STATELESS
 
     def __init__(self, env: _core.Environment[Any, Any, Any], *, num_stack: int):
         """Raises:
@@ -390,11 +407,12 @@ class FrameStack(_core.Wrapper[Any, Any, Any]):
         """
         super().__init__(env)
         self.num_stack = _common.check_positive_int("num_stack", num_stack)
+        self._boundary = _core.boundary(env)
         inner, self._batch = _common.slice_spec(env.observation_spec())
         self._leaves = specs.unpack_spec(inner)
         stacked = specs.reshape_spec(inner, prepend=(num_stack,))
         if not isinstance(stacked, specs.Spec):
-            flat, treedef = jax.tree_util.tree_flatten(stacked, is_leaf=_common.is_spec)
+            flat, treedef = jax.tree_util.tree_flatten(stacked, is_leaf=specs.is_spec)
             stacked = specs.Tree(flat, treedef)
         self._observation_spec = _common.rebatch(stacked, self._batch)
 
@@ -429,6 +447,9 @@ class FrameStack(_core.Wrapper[Any, Any, Any]):
         inner, timestep = self._env.step(state.inner, action)
         frames = _common.select(
             timestep.first(), self._fill(timestep.observation), self._push(state.frames, timestep.observation))
-        # The final observation continues the old stack, even where a new episode began.
-        timestep = _common.map_observation(timestep, lambda o: self._push(state.frames, o))
+        # The final observation continues the old stack where it ends the old episode
+        # (same-step), and starts a new one where it is a placeholder start's (next-step).
+        placeholder = self._boundary.placeholder(timestep)
+        timestep = _common.map_observation(
+            timestep, lambda o: _common.select(placeholder, self._fill(o), self._push(state.frames, o)))
         return FrameStackState(inner=inner, frames=frames), dataclasses.replace(timestep, observation=frames)

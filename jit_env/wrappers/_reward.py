@@ -7,18 +7,28 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 
 from jit_env import _core, specs
 from jit_env.wrappers import _common
 
 
 class TransformReward(_core.Wrapper[Any, Any, Any]):
-    """Applies `fn` to the reward of every time step (FIRST included).
+    """Applies `fn` to the reward of every transition.
+
+    A placeholder reward is never transformed: the FIRST time step of `reset`,
+    and that of a next-step auto-reset beneath
+    (`jit_env.Boundary.placeholder`), carry zeros of the transformed
+    reward's shape and dtype, as `restart` does. A same-step FIRST carries the
+    ending transition's reward, which is transformed.
 
     If `reward_spec` is None it is inferred as unbounded `Array` specs from the
     shapes and dtypes `fn` produces.
 
-    >>> # Scale rewards: TransformReward(env, fn=lambda r: 0.1 * r)
+    >>> import jit_env
+    >>> env = TransformReward(jit_env.make("CartPole-v1"), fn=lambda r: r - 0.01)
+    >>> float(env.reset(jax.random.key(0))[1].reward)
+    0.0
     """
 
     def __init__(
@@ -36,6 +46,7 @@ class TransformReward(_core.Wrapper[Any, Any, Any]):
             reward_spec = _common.spec_from_value(
                 jax.eval_shape(fn, env.reward_spec().generate_value()))
         self._reward_spec = reward_spec
+        self._boundary = _core.boundary(env)
 
     def _repr_kwargs(self) -> list[tuple[str, Any]]:
         return [("fn", self._fn)]
@@ -45,8 +56,12 @@ class TransformReward(_core.Wrapper[Any, Any, Any]):
 
     def reset(self, key: jax.Array, *, options: _core.EnvOptions = None) -> Any:
         state, timestep = self._env.reset(key, options=options)
-        return state, dataclasses.replace(timestep, reward=self._fn(timestep.reward))
+        placeholder = jax.tree_util.tree_map(jnp.zeros_like, self._fn(timestep.reward))
+        return state, dataclasses.replace(timestep, reward=placeholder)
 
     def step(self, state: Any, action: Any) -> Any:
         state, timestep = self._env.step(state, action)
-        return state, dataclasses.replace(timestep, reward=self._fn(timestep.reward))
+        reward = self._fn(timestep.reward)
+        placeholder = jax.tree_util.tree_map(jnp.zeros_like, reward)
+        reward = _common.select(self._boundary.placeholder(timestep), placeholder, reward)
+        return state, dataclasses.replace(timestep, reward=reward)

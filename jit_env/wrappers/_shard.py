@@ -35,7 +35,7 @@ import numpy as np
 from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
 
 from jit_env import _core, specs
-from jit_env.wrappers import _autoreset, _common, _transforms
+from jit_env.wrappers import _common, _transforms
 
 ERR_NOT_BATCHED = (
     "Shard splits a batch across devices, so `env` must be batched (Tile, "
@@ -59,15 +59,6 @@ ERR_TIMESTEP_LEAF = (
     "Every time step leaf of the per-device batch must have a leading batch axis of {}, "
     "got shape {}; Shard joins the devices' batches along that axis."
 )
-
-
-def _batch_layer(env: _core.Environment[Any, Any, Any]) -> _core.Environment[Any, Any, Any] | None:
-    """The outermost batching layer of `env` (Tile, TileAutoReset, Vmap, VmapAutoReset)."""
-    for layer in _core.layers(env):
-        if isinstance(layer, (_transforms.Tile, _transforms.Vmap, _autoreset.TileAutoReset,
-                              _autoreset.VmapAutoReset)):
-            return layer
-    return None
 
 
 class Shard(_core.Wrapper[Any, Any, Any]):
@@ -131,13 +122,13 @@ class Shard(_core.Wrapper[Any, Any, Any]):
         super().__init__(env)
         if axis_name not in mesh.axis_names:
             raise ValueError(ERR_AXIS.format(axis_name, tuple(mesh.axis_names)))
-        layer = _batch_layer(env)
-        if layer is None:
+        batch = _core.boundary(env).batch
+        if batch is None:
             raise ValueError(ERR_NOT_BATCHED.format(env))
         devices = int(mesh.shape[axis_name])
-        sized = isinstance(layer, (_transforms.Tile, _autoreset.TileAutoReset))
-        if sized:
-            per = int(layer.num)  # type: ignore[attr-defined]
+        sized = batch.size is not None
+        if batch.size is not None:
+            per = batch.size
             if num_envs is not None:
                 raise ValueError(ERR_NUM_ENVS_SIZED.format(env, per, devices, per, devices * per, num_envs))
             total = devices * per
@@ -159,6 +150,11 @@ class Shard(_core.Wrapper[Any, Any, Any]):
         self._options_in_axes = options_in_axes
         self.sharding = NamedSharding(mesh, PartitionSpec(axis_name))
         """`NamedSharding(mesh, P(axis_name))`: how actions, time steps and states are laid out."""
+
+    @property
+    def batch(self) -> _core.Batch:  # type: ignore[override]
+        """`Batch(num_envs)`: the specs describe the whole batch, over every device."""
+        return _core.Batch(self.num_envs)
 
     def _repr_kwargs(self) -> list[tuple[str, Any]]:
         kwargs: list[tuple[str, Any]] = [("mesh", self.mesh), ("axis_name", self.axis_name)]
@@ -220,7 +216,7 @@ class Shard(_core.Wrapper[Any, Any, Any]):
             return _transforms.batched_spec(spec, self.num_envs)
         if isinstance(spec, specs.Batched):  # Of the per-device batch: widen it.
             return specs.Batched(spec.spec, self.num_envs)
-        return jax.tree_util.tree_map(self._widen, specs.unpack_spec(spec), is_leaf=_common.is_spec)
+        return jax.tree_util.tree_map(self._widen, specs.unpack_spec(spec), is_leaf=specs.is_spec)
 
     def _widen(self, spec: specs.Spec[Any]) -> specs.Spec[Any]:
         """A leaf spec of the per-device batch (leading axis `n`) for the whole batch."""

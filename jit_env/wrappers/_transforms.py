@@ -12,14 +12,25 @@ import numpy as np
 from jit_env import _core, specs
 from jit_env.wrappers import _common
 
+ERR_STEP_IN_AXES = (
+    "Tile's `in_axes` for `step` must batch the state on axis 0 and the action on axis 0 "
+    "(one action per sub-environment, the default) or None (one action broadcast to every "
+    "sub-environment), i.e. 0, (0, 0) or (0, None); got {!r}."
+)
 
-def is_unsized_batch(env: _core.Environment[Any, Any, Any]) -> bool:
-    """True if `env`'s specs describe one slice of a batch of unknown size (`Vmap`)."""
-    while isinstance(env, _core.Wrapper):
-        if getattr(env, "unsized_batch", False):
-            return True
-        env = env.env
-    return False
+
+def _action_axis(step_vmap_kwargs: dict[str, Any]) -> int | None:
+    """The action's `in_axes` for `Tile`'s step: 0 (batched) or None (broadcast).
+
+    Raises:
+        ValueError: For any other `in_axes`.
+    """
+    in_axes = step_vmap_kwargs.get("in_axes", 0)
+    pair = tuple(in_axes) if isinstance(in_axes, (tuple, list)) else (in_axes, in_axes)
+    if len(pair) != 2 or not isinstance(pair[0], int) or isinstance(pair[0], bool) or pair[0] != 0 \
+            or pair[1] not in (0, None) or isinstance(pair[1], bool):
+        raise ValueError(ERR_STEP_IN_AXES.format(in_axes))
+    return pair[1]
 
 
 class Jit(_core.Wrapper[Any, Any, Any]):
@@ -36,7 +47,9 @@ class Jit(_core.Wrapper[Any, Any, Any]):
         """
         super().__init__(env)
         self._jit_kwargs = jit_kwargs
-        self._check = not is_unsized_batch(env)
+        batch = _core.boundary(env).batch
+        # The specs of an unsized batch describe one slice: the slices check the action.
+        self._check = batch is None or batch.size is not None
         self._step_fn = jax.jit(self._checked_step, **jit_kwargs)
         self._reset_fn = jax.jit(self._reset, **jit_kwargs)
 
@@ -90,7 +103,7 @@ class Vmap(_core.Wrapper[Any, Any, Any]):
     default; pass `options_in_axes=0` to give each its own.
     """
 
-    unsized_batch = True
+    batch = _core.Batch(None)
 
     def __init__(
         self,
@@ -187,6 +200,7 @@ class Tile(_core.Wrapper[Any, Any, Any]):
         super().__init__(env)
         self.num_envs = batch_size("Tile", num_envs, num)
         self.num = self.num_envs
+        self._action_axis = _action_axis(step_vmap_kwargs)
         self._options_in_axes = options_in_axes
         self._step_vmap_kwargs = step_vmap_kwargs
         self._step_fn = jax.vmap(_checked_slice_step(env), **step_vmap_kwargs)
@@ -202,16 +216,21 @@ class Tile(_core.Wrapper[Any, Any, Any]):
         return self._reset_fn(jax.random.split(key, self.num), options)
 
     def step(self, state: Any, action: Any) -> Any:
-        # Only an action batched along axis 0 (the default `in_axes`) is checked here;
-        # `in_axes=(0, None)` broadcasts one action to every sub-environment (0.1.5 allowed it).
-        in_axes = self._step_vmap_kwargs.get("in_axes", 0)
-        action_axes = in_axes[1] if isinstance(in_axes, (tuple, list)) else in_axes
+        # An action batched along axis 0 (the default) is checked here; with
+        # `in_axes=(0, None)` one action of the inner spec is broadcast to every
+        # sub-environment (0.1.5 allowed it), and `action_spec` says so.
         leading = {jnp.shape(x)[0] if jnp.ndim(x) else None for x in jax.tree_util.tree_leaves(action)}
-        if action_axes == 0 and leading != {self.num}:
+        if self._action_axis == 0 and leading != {self.num}:
             raise ValueError(_common.ERR_ACTION.format(
                 self, f"expected a leading batch axis of {self.num} on every leaf, got {leading}.",
                 type(self).__name__))
         return self._step_fn(state, action)
+
+    @property
+    def batch(self) -> _core.Batch:  # type: ignore[override]
+        """`Batch(num)`, or an unsized batch over one that is unsized (its specs count one slice)."""
+        inner = self._env.batch
+        return inner if inner is not None and inner.size is None else _core.Batch(self.num)
 
     def render(self, state: Any) -> Any:
         """Renders every sub-environment: a batch of `num_envs` frames."""
@@ -223,6 +242,9 @@ class Tile(_core.Wrapper[Any, Any, Any]):
         return specs.Batched(self._env.observation_spec(), self.num)
 
     def action_spec(self) -> specs.Spec[Any]:
+        """`Batched` over the sub-environments, or the inner spec with ``in_axes=(0, None)``."""
+        if self._action_axis is None:
+            return self._env.action_spec()
         return specs.Batched(self._env.action_spec(), self.num)
 
     def reward_spec(self) -> specs.Spec[Any]:

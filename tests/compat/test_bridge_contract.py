@@ -179,10 +179,10 @@ def test_bridges__refuse_an_auto_resetting_env(name, bridge, how, stack):
 
 
 @pytest.mark.parametrize("bridge", [compat.ToDeepmindEnv, compat.ToGymnasium])
-@pytest.mark.parametrize("stack, what", [
-    (lambda env: wrappers.Tile(env, 4), "its observation or action spec is Batched"),
-    (lambda env: wrappers.Vmap(env), "a Vmap beneath it"),
-    (lambda env: wrappers.Jit(wrappers.Tile(env, 2)), "its observation or action spec is Batched"),
+@pytest.mark.parametrize("stack, what", [  # What the stack declares (`jit_env.boundary`).
+    (lambda env: wrappers.Tile(env, 4), "Batch(size=4)"),
+    (lambda env: wrappers.Vmap(env), "Batch(size=None)"),
+    (lambda env: wrappers.Jit(wrappers.Tile(env, 2)), "Batch(size=2)"),
 ])
 def test_bridges__refuse_a_batched_env(bridge, stack, what):
     env = stack(counting_env.CountingEnv(3))
