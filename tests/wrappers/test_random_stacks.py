@@ -143,7 +143,7 @@ def _options(plan: Plan) -> Any:
 
 def _build(plan: Plan) -> tuple[jit_env.Environment, jit_env.Environment, jit_env.Environment]:
     """The whole stack, the auto-reset wrapper and the stack beneath it (or ValueError)."""
-    env = jit_env.make(plan.env_name, max_episode_steps=plan.limit)
+    env = jit_env.make(plan.env_name, max_episode_steps=plan.limit, per_episode_params=True)
     for name, number in plan.inner:
         env = _wrap(env, name, number)
     inner = env
