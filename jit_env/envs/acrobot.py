@@ -56,7 +56,7 @@ class Params:
 
 @_struct.dataclass
 class State:
-    """Acrobot's state: joint angles and velocities (float32), key and `Params` (None unless built with `per_episode_params=True`)."""
+    """Acrobot's state: joint angles and velocities (float32), key and `Params` (None unless `per_episode_params`)."""
 
     key: jax.Array
     theta1: jax.Array

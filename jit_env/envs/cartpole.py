@@ -54,7 +54,7 @@ class Params:
 
 @_struct.dataclass
 class State:
-    """CartPole's state: float32 scalars, the PRNG key and the episode's `Params` (None unless built with `per_episode_params=True`)."""
+    """CartPole's state: float32 scalars, the PRNG key and the episode's `Params` (None unless `per_episode_params`)."""
 
     key: jax.Array
     x: jax.Array

@@ -43,7 +43,7 @@ class Params:
 
 @_struct.dataclass
 class State:
-    """Catch's state: int32 positions, the PRNG key and `Params` (None unless built with `per_episode_params=True`)."""
+    """Catch's state: int32 positions, the PRNG key and `Params` (None unless `per_episode_params`)."""
 
     key: jax.Array
     ball_row: jax.Array
@@ -112,7 +112,6 @@ class Catch(_core.Environment[State, jax.Array, dict[str, jax.Array]]):
         self, key: jax.Array, *, options: _core.EnvOptions = None
     ) -> tuple[State, _core.TimeStep[dict[str, jax.Array]]]:
         stored = self._params.reset_options(options)
-        params = self._params.of(stored)
         key, draw = _common.split_key(key)
         state = State(
             key=key,

@@ -54,7 +54,7 @@ class Params:
 
 @_struct.dataclass
 class State:
-    """DeepSea's state: int32 position, the per-cell action mapping, key and `Params` (None unless built with `per_episode_params=True`).
+    """DeepSea's state: int32 position, the per-cell action mapping, key and `Params` (or None).
 
     Attributes:
         action_right: int32 `(size, size)`, the action that moves right in each
@@ -142,7 +142,6 @@ class DeepSea(_core.Environment[State, jax.Array, jax.Array]):
         self, key: jax.Array, *, options: _core.EnvOptions = None
     ) -> tuple[State, _core.TimeStep[jax.Array]]:
         stored = self._params.reset_options(options)
-        params = self._params.of(stored)
         key, _ = _common.split_key(key)
         action_right = jnp.asarray(self.action_mapping)
         zero = jnp.zeros((), jnp.int32)

@@ -50,7 +50,7 @@ class Params:
 
 @_struct.dataclass
 class State:
-    """The car's position and velocity (float32), key and `Params` (None unless built with `per_episode_params=True`)."""
+    """The car's position and velocity (float32), key and `Params` (None unless `per_episode_params`)."""
 
     key: jax.Array
     position: jax.Array

@@ -49,7 +49,7 @@ class Params:
 
 @_struct.dataclass
 class State:
-    """The pendulum's angle and angular velocity (float32), key and `Params` (None unless built with `per_episode_params=True`)."""
+    """The pendulum's angle and angular velocity (float32), key and `Params` (None unless `per_episode_params`)."""
 
     key: jax.Array
     theta: jax.Array

@@ -190,3 +190,19 @@ def test_gymnasium_bridges__options_on_an_env_with_fixed_params_name_the_flag(br
     with pytest.raises(ValueError, match=re.escape(message)):
         bridge.reset(seed=0, options={"gravity": GRAVITY})
     bridge.step(bridge.action_space.sample())
+
+
+class _StructureFromOptions(jit_env.Wrapper):
+    """Breaks the rule: the state gains a leaf when reset gets options."""
+
+    def reset(self, key, *, options=None):
+        state, timestep = self._env.reset(key)
+        return (state if options is None else {"inner": state, "extra": jnp.zeros(())}), timestep
+
+
+def test_to_gymnasium__a_state_structure_that_depends_on_options_is_named_at_reset():
+    bridge = compat.ToGymnasium(_StructureFromOptions(jit_env.make("CartPole-v1")))
+    bridge.reset(seed=0)
+    with pytest.raises(ValueError, match=re.escape("the environment must fix that structure when it is built")):
+        bridge.reset(seed=0, options={"anything": 1.0})
+    bridge.step(1)  # The bridge still runs the episode it had.
