@@ -113,17 +113,20 @@ def _seed_key(seed: int | jax.Array) -> jax.Array:
 def _jit_functions(env: _core.Environment[Any, Any, Any], options: Any) -> _transport.SingleJitted:
     """`ToDeepmindEnv`'s jitted functions, built once (the environment fixes its state's structure)."""
     # The state crosses the jit boundary with raw key data (see `_transport.RawKeys`).
-    keys = _transport.RawKeys(_transport.reset_state_shapes(env, options))
+    state_shapes = _transport.reset_state_shapes(env, options)
+    keys = _transport.RawKeys(state_shapes)
 
     def reset(key: jax.Array, options: Any) -> Any:
         key, reset_key = jax.random.split(key)
         state, timestep = env.reset(reset_key, options=options)
         return key, keys.encode(state), _transport.ResetOutput(timestep.observation, timestep.extras)
 
+    step, step_out = _transport.jit_single_step(env, keys, state_shapes)
     return _transport.SingleJitted(
         decode=keys.decode,
         reset=jax.jit(reset),
-        step=_transport.jit_single_step(env, keys),
+        step=step,
+        step_out=step_out,
         render=_transport.jit_render(env, keys),
     )
 
@@ -278,7 +281,7 @@ class ToDeepmindEnv(dm_env.Environment):
             return self.reset()
         action = self._check_action(action)
         self._state, out = self._jitted.step(self._state, action)
-        out = _transport.fetch(out)
+        out = self._jitted.step_out.unpack(out)
         self._extras = dict(out.extras or {})
         reward, discount, observation = _scalars(out.reward), _scalars(out.discount), out.observation
         if out.step_type == _core.StepType.LAST:

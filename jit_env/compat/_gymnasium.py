@@ -194,16 +194,19 @@ def is_default_options(options: Any) -> bool:
 def _jit_functions(env: _core.Environment[Any, Any, Any], options: Any) -> _transport.SingleJitted:
     """`ToGymnasium`'s jitted functions, built once (the environment fixes its state's structure)."""
     # The state crosses the jit boundary with raw key data (see `_transport.RawKeys`).
-    keys = _transport.RawKeys(_transport.reset_state_shapes(env, options))
+    state_shapes = _transport.reset_state_shapes(env, options)
+    keys = _transport.RawKeys(state_shapes)
 
     def reset(seed: jax.Array, options: Any) -> Any:
         state, ts = env.reset(jax.random.key(seed), options=options)
         return keys.encode(state), _transport.ResetOutput(ts.observation, ts.extras)
 
+    step, step_out = _transport.jit_single_step(env, keys, state_shapes)
     return _transport.SingleJitted(
         decode=keys.decode,
         reset=jax.jit(reset),
-        step=_transport.jit_single_step(env, keys),
+        step=step,
+        step_out=step_out,
         render=_transport.jit_render(env, keys),
     )
 
@@ -351,7 +354,7 @@ class ToGymnasium(gymnasium.Env[Any, Any]):
             raise RuntimeError(ERR_STEP_AFTER_END)
         action = self._check_action(action)
         self._state, out = self._jitted.step(self._state, action)
-        out = _transport.fetch(out)
+        out = self._jitted.step_out.unpack(out)
         last = bool(out.step_type == _core.StepType.LAST)
         terminated = last and not out.discount > 0
         self._done = last
