@@ -17,7 +17,7 @@ import numpy as np
 from dm_env import specs as dm_specs
 
 from jit_env import _core, specs
-from jit_env.compat import _checks
+from jit_env.compat import _checks, _transport
 
 _SEED_BOUND = 2**32
 
@@ -110,10 +110,11 @@ def _seed_key(seed: int | jax.Array) -> jax.Array:
     return jax.random.key(seed)
 
 
-def _jit_functions(env: _core.Environment[Any, Any, Any], options: Any) -> _checks.SingleJitted:
-    """`ToDeepmindEnv`'s jitted functions for states reset with `options`."""
-    # The state crosses the jit boundary with raw key data (see `_checks.RawKeys`).
-    keys = _checks.RawKeys(_checks.reset_state_shapes(env, options))
+def _jit_functions(env: _core.Environment[Any, Any, Any], options: Any) -> _transport.SingleJitted:
+    """`ToDeepmindEnv`'s jitted functions, built once (the environment fixes its state's structure)."""
+    # The state crosses the jit boundary with raw key data (see `_transport.RawKeys`).
+    state_shapes = _transport.reset_state_shapes(env, options)
+    keys = _transport.RawKeys(state_shapes)
 
     def reset(key: jax.Array, options: Any, previous: Any) -> Any:
         # `previous`: None, or the last episode's state, whose across-episode data
@@ -123,13 +124,15 @@ def _jit_functions(env: _core.Environment[Any, Any, Any], options: Any) -> _chec
             state, timestep = env.reset(reset_key, options=options)
         else:
             state, timestep = _core.new_episode(env, keys.decode(previous), reset_key, options=options)
-        return key, keys.encode(state), (timestep.observation, timestep.extras)
+        return key, keys.encode(state), _transport.ResetOutput(timestep.observation, timestep.extras)
 
-    return _checks.SingleJitted(
+    step, step_out = _transport.jit_single_step(env, keys, state_shapes)
+    return _transport.SingleJitted(
         decode=keys.decode,
         reset=jax.jit(reset),
-        step=_checks.jit_single_step(env, keys),
-        render=jax.jit(lambda state: env.render(keys.decode(state))),
+        step=step,
+        step_out=step_out,
+        render=_transport.jit_render(env, keys),
     )
 
 
@@ -195,15 +198,32 @@ class ToDeepmindEnv(dm_env.Environment):
         self._needs_reset = True
         self._closed = False
         self._extras: Any = None
-        env_spec = specs.make_environment_spec(env)
+        self._build()
+
+    # Built from the environment alone (immutable): shared by copies, rebuilt after unpickling.
+    _DERIVED = ("_dm_specs", "_check_action", "_jitted", "_keeps")
+
+    def _build(self) -> None:
+        env_spec = specs.make_environment_spec(self._env)
         self._dm_specs = specs.EnvironmentSpec(*(spec_to_dm_spec(s) for s in env_spec))
         self._check_action = _checks.ActionCheck(env_spec.actions)
-
-        # dm_env's reset takes no options: every episode uses `options`, so one set
-        # of jitted functions (one state structure) serves the bridge's whole life.
-        self._jitted = _jit_functions(env, options)
+        # The environment fixes its state's structure, and dm_env's reset takes no
+        # options: one set of jitted functions serves the bridge's whole life.
+        self._jitted = _jit_functions(self._env, self._options)
         # Episodes after the first keep what the stack keeps across them.
-        self._keeps = bool(_core.boundary(env).keeps)
+        self._keeps = bool(_core.boundary(self._env).keeps)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ToDeepmindEnv:
+        """A copy that continues exactly as this bridge would (state, key chain), sharing its jitted functions."""
+        copied: ToDeepmindEnv = _transport.copy_sharing(self, self._DERIVED, memo)
+        return copied
+
+    def __getstate__(self) -> dict[str, Any]:
+        return _transport.state_without(self, self._DERIVED)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._build()
 
     def __repr__(self) -> str:
         return f"ToDeepmindEnv({self._env!r})"
@@ -247,10 +267,10 @@ class ToDeepmindEnv(dm_env.Environment):
         self._check_open("reset")
         previous = self._state if self._keeps else None
         self._key, self._state, out = self._jitted.reset(self._key, self._options, previous)
-        observation, extras = _checks.fetch(out)
-        self._extras = dict(extras or {})
+        out = _transport.fetch(out)
+        self._extras = dict(out.extras or {})
         self._needs_reset = False
-        return dm_env.TimeStep(dm_env.StepType.FIRST, None, None, observation)
+        return dm_env.TimeStep(dm_env.StepType.FIRST, None, None, out.observation)
 
     def step(self, action: Any) -> dm_env.TimeStep:
         """Advances one step; starts a new episode instead if none is running.
@@ -269,13 +289,13 @@ class ToDeepmindEnv(dm_env.Environment):
             return self.reset()
         action = self._check_action(action)
         self._state, out = self._jitted.step(self._state, action)
-        step_type, reward, discount, observation, extras = _checks.fetch(out)
-        self._extras = dict(extras or {})
-        reward, discount = _scalars(reward), _scalars(discount)
-        if step_type == _core.StepType.LAST:
+        out = self._jitted.step_out.unpack(out)
+        self._extras = dict(out.extras or {})
+        reward, discount, observation = _scalars(out.reward), _scalars(out.discount), out.observation
+        if out.step_type == _core.StepType.LAST:
             self._needs_reset = True
             return dm_env.TimeStep(dm_env.StepType.LAST, reward, discount, observation)
-        if step_type == _core.StepType.FIRST:
+        if out.step_type == _core.StepType.FIRST:
             raise RuntimeError(ERR_STEP_FIRST.format(env=self._env))
         return dm_env.TimeStep(dm_env.StepType.MID, reward, discount, observation)
 

@@ -8,7 +8,6 @@ Discrete(3)
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import gymnasium
@@ -17,7 +16,7 @@ import numpy as np
 from gymnasium import spaces
 
 from jit_env import _core, specs
-from jit_env.compat import _checks
+from jit_env.compat import _checks, _transport
 
 ERR_UNKNOWN_SPEC = (
     "Cannot convert {!r} to a Gymnasium space: only Array, BoundedArray, DiscreteArray "
@@ -192,10 +191,11 @@ def is_default_options(options: Any) -> bool:
     return options is None or (isinstance(options, dict) and not options)
 
 
-def _jit_functions(env: _core.Environment[Any, Any, Any], options: Any) -> _checks.SingleJitted:
-    """`ToGymnasium`'s jitted functions for states reset with options shaped like `options`."""
-    # The state crosses the jit boundary with raw key data (see `_checks.RawKeys`).
-    keys = _checks.RawKeys(_checks.reset_state_shapes(env, options))
+def _jit_functions(env: _core.Environment[Any, Any, Any], options: Any) -> _transport.SingleJitted:
+    """`ToGymnasium`'s jitted functions, built once (the environment fixes its state's structure)."""
+    # The state crosses the jit boundary with raw key data (see `_transport.RawKeys`).
+    state_shapes = _transport.reset_state_shapes(env, options)
+    keys = _transport.RawKeys(state_shapes)
 
     def reset(seed: jax.Array, options: Any, previous: Any) -> Any:
         # `previous`: None, or the last episode's state, whose across-episode data
@@ -204,14 +204,15 @@ def _jit_functions(env: _core.Environment[Any, Any, Any], options: Any) -> _chec
             state, ts = env.reset(jax.random.key(seed), options=options)
         else:
             state, ts = _core.new_episode(env, keys.decode(previous), jax.random.key(seed), options=options)
-        return keys.encode(state), (ts.observation, ts.extras)
+        return keys.encode(state), _transport.ResetOutput(ts.observation, ts.extras)
 
-    return _checks.SingleJitted(
+    step, step_out = _transport.jit_single_step(env, keys, state_shapes)
+    return _transport.SingleJitted(
         decode=keys.decode,
         reset=jax.jit(reset),
-        step=_checks.jit_single_step(env, keys),
-        # Rendering op by op costs ~20x a jitted render: traced once, on the first frame.
-        render=jax.jit(lambda state: env.render(keys.decode(state))),
+        step=step,
+        step_out=step_out,
+        render=_transport.jit_render(env, keys),
     )
 
 
@@ -228,10 +229,11 @@ class ToGymnasium(gymnasium.Env[Any, Any]):
     range-checked, then narrowed to the spec's dtype).
 
     `reset(options=...)` other than None or `{}` replaces the construction
-    options for that episode. The jitted reset, step and render are built once
-    per tree structure of the options (`_checks.PerOptions`; a built-in
-    environment's state holds its parameters only when reset got options), the
-    construction options' at construction and others on their first reset.
+    options for that episode. The environment fixes its state's structure
+    when it is built (reset options fill values), so the jitted reset, step
+    and render are built once, with the bridge. The bridge survives
+    `copy.deepcopy` (the copy shares the jitted functions) and pickling (they
+    are rebuilt) mid-episode, and the copy continues exactly as the original.
 
     >>> import counting_env  # doctest: +SKIP
     >>> env = ToGymnasium(counting_env.CountingEnv(target=2))  # doctest: +SKIP
@@ -277,16 +279,33 @@ class ToGymnasium(gymnasium.Env[Any, Any]):
         if seed is not None:
             self.observation_space.seed(seed)
             self.action_space.seed(seed)
+        self._build()
+
+    # Built from the environment and spaces alone (immutable): shared by copies, rebuilt after unpickling.
+    _DERIVED = ("_obs_layout", "_check_action", "_jitted", "_keeps")
+
+    def _build(self) -> None:
+        env = self._env
         self._obs_layout = SpaceLayout(env.observation_spec(), self.observation_space)
         act_layout = SpaceLayout(env.action_spec(), self.action_space)
         self._check_action = _checks.ActionCheck(
             env.action_spec(), dtypes=act_layout.dtypes, structure=act_layout.space_treedef)
+        # One set of jitted functions: the environment fixes its state's structure.
+        self._jitted = _jit_functions(env, self._options)
+        # Episodes after the first keep what the stack keeps across them.
+        self._keeps = bool(_core.boundary(self._env).keeps)
 
-        # One set of jitted functions per options structure (the state's structure
-        # can depend on it); the default options' set is built now, others on first use.
-        self._per_options = _checks.PerOptions(functools.partial(_jit_functions, env))
-        self._jitted = self._per_options.get(options)
-        self._keeps = bool(_core.boundary(env).keeps)
+    def __deepcopy__(self, memo: dict[int, Any]) -> ToGymnasium:
+        """A copy that continues exactly as this bridge would (state, RNGs), sharing its jitted functions."""
+        copied: ToGymnasium = _transport.copy_sharing(self, self._DERIVED, memo)
+        return copied
+
+    def __getstate__(self) -> dict[str, Any]:
+        return _transport.state_without(self, self._DERIVED)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._build()
 
     def __repr__(self) -> str:
         return f"ToGymnasium({self._env!r})"
@@ -323,15 +342,11 @@ class ToGymnasium(gymnasium.Env[Any, Any]):
         self._seed = None
         episode_seed = np.uint32(self.np_random.integers(_SEED_BOUND, dtype=np.uint64))
         options = self._options if is_default_options(options) else options
-        jitted = self._per_options.get(options)
-        # Episodes after the first keep what the stack keeps across them (a state of
-        # another options structure cannot be continued by this set of functions).
-        previous = self._state if self._keeps and jitted is self._jitted else None
-        self._state, out = jitted.reset(episode_seed, options, previous)
-        self._jitted = jitted  # Its step and render carry this state's structure.
-        observation, extras = _checks.fetch(out)
+        previous = self._state if self._keeps else None
+        self._state, out = self._jitted.reset(episode_seed, options, previous)
+        out = _transport.fetch(out)
         self._done = False
-        return self._obs_layout.to_space(observation), dict(extras or {})
+        return self._obs_layout.to_space(out.observation), dict(out.extras or {})
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         """Advances one step.
@@ -347,16 +362,17 @@ class ToGymnasium(gymnasium.Env[Any, Any]):
             raise RuntimeError(ERR_STEP_AFTER_END)
         action = self._check_action(action)
         self._state, out = self._jitted.step(self._state, action)
-        step_type, reward, discount, observation, extras = _checks.fetch(out)
-        last = bool(step_type == _core.StepType.LAST)
-        terminated = last and not discount > 0
+        out = self._jitted.step_out.unpack(out)
+        last = bool(out.step_type == _core.StepType.LAST)
+        terminated = last and not out.discount > 0
         self._done = last
+        reward = out.reward
         return (
-            self._obs_layout.to_space(observation),
+            self._obs_layout.to_space(out.observation),
             reward.item() if reward.ndim == 0 else reward,
             terminated,
             last and not terminated,
-            dict(extras or {}),
+            dict(out.extras or {}),
         )
 
     def render(self) -> np.ndarray | None:

@@ -2,7 +2,7 @@
 
 Each `step` is one jitted, vmapped call. It returns only what the user gets
 (observations, rewards, terminations, truncations, extras), packed into a few
-buffers (`_checks.OutputPacker`) that are viewed as the outputs on the host;
+buffers (`_transport.OutputPacker`) that are viewed as the outputs on the host;
 the state never leaves the device and its buffers are donated to the next step.
 Auto-reset is `jit_env.wrappers.TileAutoReset`'s, inside that one compiled step.
 """
@@ -10,7 +10,6 @@ Auto-reset is `jit_env.wrappers.TileAutoReset`'s, inside that one compiled step.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +21,7 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector import utils as vector_utils
 
 from jit_env import _core, wrappers
-from jit_env.compat import _checks, _gymnasium
+from jit_env.compat import _checks, _gymnasium, _transport
 from jit_env.wrappers import _common
 
 ERR_SEED = (
@@ -32,13 +31,6 @@ ERR_SEED = (
 ERR_SEED_LENGTH = "`seed` as a list needs one entry per sub-environment ({}), got {} entries."
 ERR_RESET_MASK = "`options['reset_mask']` must be a bool NumPy array of shape ({},) with a True, got {!r}."
 ERR_RENDER_BEFORE_RESET = "ToGymnasiumVector.render() was called before reset(); call reset() first."
-ERR_MASKED_OPTIONS = (
-    "A masked reset (options with 'reset_mask') cannot change the structure of the state: "
-    "the sub-environments were reset with options of structure {current}, and options {got!r} "
-    "give a state of another structure (a built-in environment stores its parameters in the "
-    "state only when reset got options). Reset all sub-environments with these options "
-    "first: reset(options={got!r}), without 'reset_mask'."
-)
 ERR_AUTORESET_MODE = (
     "`autoreset_mode` must be a gymnasium.vector.AutoresetMode, its value ('NextStep', "
     "'SameStep', 'Disabled') or jit_env's mode name ('next_step', 'same_step', 'disabled'), got {!r}."
@@ -51,26 +43,23 @@ ERR_NEEDS_RESET = (
 
 @dataclasses.dataclass(frozen=True)
 class _Jitted:
-    """`ToGymnasiumVector`'s jitted functions for one options structure (`_checks.PerOptions`).
+    """`ToGymnasiumVector`'s jitted functions, built once with the bridge.
 
     Attributes:
-        options_structure: The tree structure of the options they were built for.
-        state_structure: The tree structure of the (raw-key) batched state they carry.
         decode: The state codec's `RawKeys.decode`.
-        reset, reset_masked, step: The jitted functions, outputs packed.
+        reset, reset_masked, step: The jitted functions, outputs packed
+            (`ResetOutput`, `ResetOutput`, `VectorStepOutput`).
         reset_out, masked_out, step_out: Their output packers.
         render: The jitted render of a raw-key state (traced on the first frame).
     """
 
-    options_structure: Any
-    state_structure: Any
     decode: Callable[[Any], Any]
     reset: Callable[..., Any]
-    reset_out: _checks.OutputPacker
+    reset_out: _transport.OutputPacker
     reset_masked: Callable[..., Any]
-    masked_out: _checks.OutputPacker
+    masked_out: _transport.OutputPacker
     step: Callable[..., Any]
-    step_out: _checks.OutputPacker
+    step_out: _transport.OutputPacker
     render: Callable[[Any], Any]
 
 
@@ -81,7 +70,7 @@ def _jit_functions(
     mode: AutoresetMode,
     options: Any,
 ) -> _Jitted:
-    """The jitted functions for states reset with options shaped like `options`."""
+    """The jitted functions; the state's structure is the one `options` give (any options give it)."""
     final_key = wrappers.FINAL_OBSERVATION
     same_step = mode == AutoresetMode.SAME_STEP
     auto_reset = mode != AutoresetMode.DISABLED  # `batched` is then a TileAutoReset, else a Tile
@@ -93,7 +82,7 @@ def _jit_functions(
     shape = jax.ShapeDtypeStruct
     seed_shape = shape((), np.uint32)
     state_shapes = jax.eval_shape(lambda: batched.reset(jax.random.key(0), options=options)[0])
-    raw_keys = _checks.RawKeys(state_shapes)
+    raw_keys = _transport.RawKeys(state_shapes)
     encode, decode = raw_keys.encode, raw_keys.decode
 
     def reset_any(seed: jax.Array, options: Any) -> Any:
@@ -107,11 +96,14 @@ def _jit_functions(
 
     def reset(seed: jax.Array, options: Any) -> Any:
         state, ts = reset_any(seed, options)
-        return encode(state), (ts.observation, without_final(ts.extras))
+        return encode(state), _transport.ResetOutput(ts.observation, without_final(ts.extras))
 
     def reset_masked(state: Any, seed: jax.Array, mask: jax.Array, options: Any) -> Any:
+        # The new episodes' options may differ from the current ones: the
+        # environment fixed the state's structure, so they only fill values.
         fresh, ts = reset_any(seed, options)
-        return encode(_common.select(mask, fresh, decode(state))), (ts.observation, without_final(ts.extras))
+        out = _transport.ResetOutput(ts.observation, without_final(ts.extras))
+        return encode(_common.select(mask, fresh, decode(state))), out
 
     def step(state: Any, action: Any) -> Any:
         state = decode(state)
@@ -126,23 +118,23 @@ def _jit_functions(
         terminated = ended & ~positive
         truncated = ended & positive
         if not same_step:
-            return encode(new_state), (ts.observation, ts.reward, terminated, truncated, extras)
+            return encode(new_state), _transport.VectorStepOutput(
+                ts.observation, ts.reward, terminated, truncated, extras)
         # As SyncVectorEnv: where an episode ended, the info is the new episode's
         # reset info, and the ending step's goes under "final_info".
         info = _common.select(ended, without_final(reset_extras), extras)
-        final = ts.extras[final_key]
-        return encode(new_state), (ts.observation, ts.reward, terminated, truncated, info, final, extras)
+        return encode(new_state), _transport.VectorStepOutput(
+            ts.observation, ts.reward, terminated, truncated, info,
+            final_observation=ts.extras[final_key], final_info=extras)
 
     # The state's buffers are donated: each call reuses the last state's memory.
     raw_state = jax.eval_shape(encode, state_shapes)
     action_shape = jax.eval_shape(batched.action_spec().generate_value)
-    reset_fn, reset_out = _checks.jit_packed(reset, seed_shape, options)
-    reset_masked_fn, masked_out = _checks.jit_packed(
+    reset_fn, reset_out = _transport.jit_packed(reset, seed_shape, options)
+    reset_masked_fn, masked_out = _transport.jit_packed(
         reset_masked, raw_state, seed_shape, shape((num_envs,), np.bool_), options, donate_argnums=(0,))
-    step_fn, step_out = _checks.jit_packed(step, raw_state, action_shape, donate_argnums=(0,))
+    step_fn, step_out = _transport.jit_packed(step, raw_state, action_shape, donate_argnums=(0,))
     return _Jitted(
-        options_structure=jax.tree_util.tree_structure(options),
-        state_structure=jax.tree_util.tree_structure(raw_state),
         decode=decode,
         reset=reset_fn,
         reset_out=reset_out,
@@ -150,8 +142,7 @@ def _jit_functions(
         masked_out=masked_out,
         step=step_fn,
         step_out=step_out,
-        # Rendering op by op costs ~20x a jitted render: traced once, on the first frame.
-        render=jax.jit(lambda state: batched.render(decode(state))),
+        render=_transport.jit_render(batched, raw_keys),
     )
 
 
@@ -186,11 +177,13 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
     out for the same sub-environments (`ToGymnasium`).
 
     `reset(options=...)` other than None or `{}` (after taking out
-    ``"reset_mask"``) replaces the construction options for that reset. The
-    jitted functions are built once per tree structure of the options
-    (`_checks.PerOptions`), since a built-in environment's state holds its
-    parameters only when reset got options; a masked reset must keep the
-    state's structure (reset all sub-environments with new options first).
+    ``"reset_mask"``) replaces the construction options for that reset; a
+    masked reset gives them to the masked sub-environments only, as
+    `SyncVectorEnv` does. The environment fixes its state's structure when it
+    is built (reset options fill values), so the jitted functions are built
+    once, with the bridge. The bridge survives `copy.deepcopy` (the copy
+    shares the jitted functions) and pickling (they are rebuilt) mid-episode,
+    and the copy continues exactly as the original.
     """
 
     def __init__(
@@ -248,6 +241,14 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
             for space in (self.single_observation_space, self.single_action_space,
                           self.observation_space, self.action_space):
                 space.seed(seed)
+        self._build()
+
+    # Built from the environment, mode and spaces alone (immutable): shared by
+    # copies, rebuilt after unpickling.
+    _DERIVED = ("_obs_layout", "_check_action", "_batched", "_jitted")
+
+    def _build(self) -> None:
+        env, num_envs, mode = self._env, self.num_envs, self._mode
         self._obs_layout = _gymnasium.SpaceLayout(env.observation_spec(), self.single_observation_space)
         act_layout = _gymnasium.SpaceLayout(env.action_spec(), self.single_action_space)
         self._check_action = _checks.ActionCheck(
@@ -261,11 +262,20 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
         else:
             batched = wrappers.TileAutoReset(env, num_envs, mode=mode)  # the wrappers take AutoresetMode
         self._batched = batched
-        # One set of jitted functions per options structure (the state's structure
-        # can depend on it); the default options' set is built now, others on first use.
-        self._per_options = _checks.PerOptions(
-            functools.partial(_jit_functions, env, batched, num_envs, mode))
-        self._jitted = self._per_options.get(options)
+        # One set of jitted functions: the environment fixes its state's structure.
+        self._jitted = _jit_functions(env, batched, num_envs, mode, self._options)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ToGymnasiumVector:
+        """A copy that continues exactly as this bridge would (state, RNGs), sharing its jitted functions."""
+        copied: ToGymnasiumVector = _transport.copy_sharing(self, self._DERIVED, memo)
+        return copied
+
+    def __getstate__(self) -> dict[str, Any]:
+        return _transport.state_without(self, self._DERIVED)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._build()
 
     def __repr__(self) -> str:
         return f"ToGymnasiumVector({self._env!r}, num_envs={self.num_envs}, autoreset_mode={self._mode})"
@@ -324,9 +334,7 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
 
         Raises:
             TypeError: If `seed` is not None, an int or a list of ints and None.
-            ValueError: On a malformed reset mask, a masked reset whose options give a
-                state of another structure than the current one (`ERR_MASKED_OPTIONS`),
-                or a seed list of the wrong length.
+            ValueError: On a malformed reset mask or a seed list of the wrong length.
             RuntimeError: After `close()`.
         """
         self._check_open("reset")
@@ -336,17 +344,15 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
             mask = options.pop("reset_mask", None)
         env_options = self._options if _gymnasium.is_default_options(options) else options
         episode_seed = self._episode_seed(seed)
-        jitted = self._per_options.get(env_options)
+        jitted = self._jitted
         if mask is not None and self._state is not None:
             if not (isinstance(mask, np.ndarray) and mask.dtype == np.bool_
                     and mask.shape == (self.num_envs,) and mask.any()):
                 raise ValueError(ERR_RESET_MASK.format(self.num_envs, mask))
-            if jitted.state_structure != self._jitted.state_structure:
-                raise ValueError(ERR_MASKED_OPTIONS.format(current=self._jitted.options_structure, got=env_options))
-            # Same state structure: the current step and render still fit the state.
             self._state, out = jitted.reset_masked(self._state, episode_seed, mask, env_options)
             self._finished &= ~mask
-            observation, extras = jitted.masked_out.unpack(out)
+            out = jitted.masked_out.unpack(out)
+            observation, extras = out.observation, out.extras
             # Sub-environments outside the mask keep their current observation,
             # and only those in it have info entries (as SyncVectorEnv).
             observation = jax.tree_util.tree_map(
@@ -355,9 +361,9 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
             info = _vector_info(extras, self.num_envs, mask)
         else:
             self._state, out = jitted.reset(episode_seed, env_options)
-            self._jitted = jitted  # Its step and render carry this state's structure.
             self._finished[:] = False
-            observation, extras = jitted.reset_out.unpack(out)
+            out = jitted.reset_out.unpack(out)
+            observation, extras = out.observation, out.extras
             info = _vector_info(extras, self.num_envs)
         self._observation = observation
         return self._obs_layout.to_space(observation, batched=True), info
@@ -378,13 +384,13 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
         actions = self._check_action(actions)
         self._state, out = self._jitted.step(self._state, actions)
         out = self._jitted.step_out.unpack(out)
-        observation, reward, terminated, truncated, extras = out[:5]
+        observation, reward, terminated, truncated = out.observation, out.reward, out.terminated, out.truncated
         self._observation = observation
-        info = _vector_info(extras, self.num_envs)
+        info = _vector_info(out.info, self.num_envs)
         if self._mode == AutoresetMode.SAME_STEP:
             ended = terminated | truncated
             if ended.any():
-                info.update(self._final_info(ended, out[5], out[6]))
+                info.update(self._final_info(ended, out.final_observation, out.final_info))
         else:
             self._finished = terminated | truncated
         # Rewards as Gymnasium's own vector envs give them: float64 (lossless from float32).

@@ -1,16 +1,21 @@
 """The built-in environments: classic control matching Gymnasium, Catch and DeepSea.
 
 Build them by id with `jit_env.make` (which adds Gymnasium's time limits) or
-directly from the classes here. Every environment keeps its episode parameters
-(`Params`, defaults are the upstream constants) in `state.options`, or `None`
-there when `reset` got `options=None` (the defaults are then constants); pass
-`options=Params(...)` or a dict of overrides to `reset`, and
-`Vmap(env, options_in_axes=0)` to give each sub-environment its own (then every
-field needs the batch axis)::
+directly from the classes here. Every environment has a `Params` dataclass
+(defaults are the upstream constants) and fixes the structure of its state
+when it is built: `CartPole(params={"gravity": 3.7})` fixes its parameters
+(NumPy float32 constants; `state.options` is None and `reset` takes no
+options), while `CartPole(per_episode_params=True)` (or
+`make("CartPole-v1", per_episode_params=True)`) keeps the episode's `Params`
+in `state.options` on every reset, filled from `reset(options=...)` (a
+`Params` or a dict of overrides) or from `params` when `options` is None.
+`Vmap(env, options_in_axes=0)` over such an env gives each sub-environment its
+own (then every field needs the batch axis)::
 
     defaults = jax.tree.map(lambda x: jnp.full((n,), x, jnp.float32), CartPoleParams())
     options = dataclasses.replace(defaults, gravity=gravities)
-    state, ts = Vmap(CartPole(), options_in_axes=0).reset(keys, options=options)
+    env = Vmap(CartPole(per_episode_params=True), options_in_axes=0)
+    state, ts = env.reset(keys, options=options)
 
 Every `render(state)` returns a uint8 `(H, W, 3)` frame computed in pure JAX.
 """

@@ -3,21 +3,28 @@
 Episode parameters
 ------------------
 Every built-in environment has a `Params` dataclass whose defaults are the
-upstream constants. `reset(key, options=...)` takes `None` (the defaults), a
-`Params`, or a dict that overrides some fields of the defaults.
+upstream constants, and takes two keyword arguments when it is built:
 
-With `options=None` the state stores `options=None` and `reset`, `step` and
-`render` use the defaults as NumPy float32 constants (`params_of`): the state
-carries no parameter leaves, so under `vmap` there are no `(N,)` parameter
-buffers for auto-reset selects, loop carries and jit-call dispatch to move, and
-XLA folds the constants (jitted results may differ from eager ones in the last
-bit). With a `Params` or a dict, the resolved `Params` (every field a float32
-array) is stored in `state.options`, so an auto-reset wrapper, which calls
-`env.reset(state.key, options=state.options)`, starts the next episode with the
-same parameters, and `Vmap(env, options_in_axes=0)` gives each sub-environment
-its own parameters without recompiling. The two kinds of state differ in tree
-structure (`state.options` is None or a `Params`); the bridges build one set of
-jitted functions per options structure.
+* ``params``: None (the defaults), a `Params`, or a dict overriding some of
+  its fields. They are stored as NumPy float32 constants, which XLA folds.
+* ``per_episode_params``: whether `reset` takes per-episode parameters
+  through ``options`` (default False).
+
+The state's tree structure is fixed then, never by `reset`'s arguments
+(`EpisodeParams`). Built with ``per_episode_params=False`` (the fast path),
+the state's ``options`` field is always None and `reset` refuses any options
+other than None: there are no parameter leaves, so under `vmap` no ``(N,)``
+parameter buffers for auto-reset selects, loop carries and jit-call dispatch
+to move (jitted results may differ from eager ones in the last bit, as XLA
+folds the constants). Built with ``per_episode_params=True``, the state's
+``options`` always holds a `Params` of float32 arrays: the construction
+parameters when `reset` gets ``options=None``, else what the options ask for
+(a `Params`, or a dict overriding fields of the construction parameters). An
+auto-reset wrapper, which calls ``env.reset(state.key, options=state.options)``,
+then starts the next episode with the same parameters, and
+``Vmap(env, options_in_axes=0)`` gives each sub-environment its own
+parameters without recompiling. Either way one state structure serves every
+`reset`, so `jit`, `lax.scan` and the bridges trace and compile once.
 
 Rasterising
 -----------
@@ -31,7 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import jax
 import jax.numpy as jnp
@@ -43,78 +50,116 @@ ERR_OPTIONS_TYPE = (
     "`options` of {env} must be None, a {params} or a dict of {params} fields, got {got}."
 )
 ERR_OPTIONS_FIELDS = "`options` of {env} has unknown field(s) {unknown}; {params} has fields {fields}."
+ERR_PARAMS_TYPE = "`params` of {env} must be None, a {params} or a dict of {params} fields, got {got}."
+ERR_PARAMS_FIELDS = "`params` of {env} has unknown field(s) {unknown}; {params} has fields {fields}."
+ERR_PER_EPISODE_FLAG = "`per_episode_params` of {env} must be a bool, got {got!r}."
+ERR_OPTIONS_NOT_TAKEN = (
+    "{env} was built with fixed parameters, so its reset takes no `options` (got {got}): its "
+    "state has no parameter leaves to fill. Build it with `{cls}(per_episode_params=True)` "
+    "(or `jit_env.make(id, per_episode_params=True)`) to pass per-episode parameters through "
+    "`options`, or fix them when building it: `{cls}(params={{...}})`."
+)
 
 
-_DEFAULTS: dict[type, Any] = {}
+def _fields(params_type: type[Any]) -> list[str]:
+    return [f.name for f in dataclasses.fields(params_type)]
 
 
-def default_params(params_type: type[P]) -> P:
-    """The default parameters of `params_type`, every field a NumPy float32 constant.
-
-    Built once per type (a frozen dataclass of immutable scalars, so sharing it
-    is safe): `step` asks for it on every call, eager ones included.
-    """
-    defaults: P | None = _DEFAULTS.get(params_type)
-    if defaults is None:
-        defaults = _DEFAULTS[params_type] = jax.tree_util.tree_map(np.float32, params_type())
-    return defaults
-
-
-def params_of(state_options: P | None, params_type: type[P]) -> P:
-    """The parameters an episode runs with: `state.options`, or the defaults if it is None.
-
-    Args:
-        state_options: The state's `options`: None (the episode was reset with
-            `options=None`) or the resolved `params_type` that `reset` stored.
-        params_type: The environment's `Params` dataclass.
-
-    Returns:
-        `state_options` itself, or `default_params(params_type)` (NumPy float32
-        constants, which XLA folds) if it is None.
-    """
-    if state_options is None:
-        return default_params(params_type)
-    return state_options
+def _overrides(
+    env_name: str, params_type: type[P], base: P, given: Any, err_type: str, err_fields: str
+) -> P:
+    """`given` (a `params_type` or a mapping of field overrides on `base`) as a `params_type`."""
+    if isinstance(given, params_type):
+        return given
+    if isinstance(given, Mapping):
+        fields = _fields(params_type)
+        unknown = sorted(set(given) - set(fields))
+        if unknown:
+            raise ValueError(err_fields.format(
+                env=env_name, unknown=unknown, params=params_type.__name__, fields=fields))
+        return dataclasses.replace(base, **given)  # type: ignore[type-var]
+    raise TypeError(err_type.format(env=env_name, params=params_type.__name__, got=type(given).__name__))
 
 
-def stored_options(options: Any, params: P) -> P | None:
-    """What `reset` stores in `state.options`: None for `options=None`, else the resolved `params`."""
-    return None if options is None else params
+class EpisodeParams(Generic[P]):
+    """How a built-in environment's parameters reach its episodes; fixed when the env is built.
 
-
-def resolve_params(env_name: str, params_type: type[P], options: Any) -> P:
-    """Returns the episode parameters that `options` asks for, every field float32.
-
-    Args:
-        env_name: The environment's name, for error messages.
-        params_type: The environment's `Params` dataclass.
-        options: None, a `params_type` instance, or a mapping of field overrides.
-
-    Returns:
-        For `options=None`, `default_params(params_type)` (NumPy float32
-        constants); otherwise a `params_type` whose fields are float32 arrays
-        (scalars unless given otherwise, e.g. batched under `vmap`).
+    Args of the constructor:
+        env_name: The environment's class name, for messages and `repr`.
+        params_type: The environment's `Params` dataclass (float fields).
+        params: None (the defaults), a `params_type`, or a mapping of field
+            overrides: the environment's parameters.
+        per_episode: Whether `reset` takes per-episode parameters through
+            `options` (then every state carries a `params_type` of float32
+            leaves in its `options` field; else that field is always None).
 
     Raises:
-        TypeError: If `options` is of another type.
-        ValueError: If a mapping names fields that `params_type` lacks.
+        TypeError: If `params` is of another type.
+        ValueError: If a mapping names unknown fields, or `per_episode` is not a bool.
+
+    >>> import jit_env
+    >>> fixed = EpisodeParams("CartPole", jit_env.envs.CartPoleParams, {"gravity": 3.7}, False)
+    >>> fixed.reset_options(None) is None, fixed.of(None).gravity
+    (True, np.float32(3.7))
     """
-    if options is None:
-        return default_params(params_type)
-    if isinstance(options, params_type):
-        params = options
-    elif isinstance(options, Mapping):
-        fields = [f.name for f in dataclasses.fields(params_type)]  # type: ignore[arg-type]
-        unknown = sorted(set(options) - set(fields))
-        if unknown:
-            raise ValueError(ERR_OPTIONS_FIELDS.format(
-                env=env_name, unknown=unknown, params=params_type.__name__, fields=fields))
-        params = params_type(**options)
-    else:
-        raise TypeError(ERR_OPTIONS_TYPE.format(
-            env=env_name, params=params_type.__name__, got=type(options).__name__))
-    resolved: P = jax.tree_util.tree_map(lambda x: jnp.asarray(x, jnp.float32), params)
-    return resolved
+
+    __slots__ = ("constants", "env_name", "params_type", "per_episode")
+
+    def __init__(self, env_name: str, params_type: type[P], params: Any, per_episode: bool):
+        if not isinstance(per_episode, (bool, np.bool_)):
+            raise ValueError(ERR_PER_EPISODE_FLAG.format(env=env_name, got=per_episode))
+        self.env_name = env_name
+        self.params_type = params_type
+        self.per_episode = bool(per_episode)
+        resolved = params_type() if params is None else _overrides(
+            env_name, params_type, params_type(), params, ERR_PARAMS_TYPE, ERR_PARAMS_FIELDS)
+        self.constants: P = jax.tree_util.tree_map(np.float32, resolved)
+        """The construction parameters, every field a NumPy float32 constant."""
+
+    def reset_options(self, options: Any) -> P | None:
+        """What `reset(options=options)` stores in `state.options`.
+
+        Returns:
+            None for an environment with fixed parameters; otherwise a
+            `params_type` of float32 arrays: the construction parameters for
+            `options=None`, a given `params_type`, or the construction
+            parameters with a mapping's fields replaced (scalars unless given
+            otherwise, e.g. batched under `vmap`).
+
+        Raises:
+            ValueError: If the environment was built with fixed parameters and
+                `options` is not None (the message names the constructor flag),
+                or a mapping names unknown fields.
+            TypeError: If `options` is of another type.
+        """
+        if not self.per_episode:
+            if options is not None:
+                raise ValueError(ERR_OPTIONS_NOT_TAKEN.format(
+                    env=self.env_name, got=type(options).__name__, cls=self.env_name))
+            return None
+        params = self.constants if options is None else _overrides(
+            self.env_name, self.params_type, self.constants, options, ERR_OPTIONS_TYPE, ERR_OPTIONS_FIELDS)
+        stored: P = jax.tree_util.tree_map(lambda x: jnp.asarray(x, jnp.float32), params)
+        return stored
+
+    def of(self, state_options: P | None) -> P:
+        """The parameters an episode runs with: the constants, or `state.options` if per episode."""
+        if self.per_episode:
+            assert state_options is not None
+            return state_options
+        return self.constants
+
+    def repr_args(self) -> str:
+        """The constructor arguments that differ from the defaults, as `repr` shows them."""
+        defaults = self.params_type()
+        changed = {name: value for name, value in dataclasses.asdict(self.constants).items()  # type: ignore[call-overload]
+                   if value != np.float32(getattr(defaults, name))}
+        parts = []
+        if changed:
+            parts.append("params={" + ", ".join(f"{k!r}: {np.float32(v)!s}" for k, v in changed.items()) + "}")
+        if self.per_episode:
+            parts.append("per_episode_params=True")
+        return ", ".join(parts)
 
 
 def split_key(key: jax.Array) -> tuple[jax.Array, jax.Array]:

@@ -12,6 +12,7 @@ without torque noise.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import jax
@@ -55,7 +56,7 @@ class Params:
 
 @_struct.dataclass
 class State:
-    """Acrobot's state: joint angles and velocities (float32), key and `Params` (None: the defaults)."""
+    """Acrobot's state: joint angles and velocities (float32), key and `Params` (None unless `per_episode_params`)."""
 
     key: jax.Array
     theta1: jax.Array
@@ -103,32 +104,49 @@ def _observation(state: State) -> jax.Array:
 class Acrobot(_core.Environment[State, jax.Array, jax.Array]):
     """Acrobot-v1 in pure JAX, step for step equal to Gymnasium's (in float32).
 
-    Reset `options`: None, a `Params`, or a dict of `Params` overrides (see
-    `jit_env.envs`). A `Params` or dict is resolved to float32 and kept in
-    `state.options`; with None the state keeps `options=None` and the default
-    `Params` are used as constants. The observation spec's velocity bounds are the defaults.
+    Parameters: `params` fixes them when the environment is built (NumPy
+    float32 constants; `state.options` is None and `reset` takes no options).
+    Built with `per_episode_params=True`, `reset(options=...)` takes a `Params`
+    or a dict of overrides, and `state.options` always holds the episode's
+    float32 `Params` (see `jit_env.envs`). The observation spec's velocity bounds are the defaults.
 
     >>> state, ts = Acrobot().reset(jax.random.key(0))
     >>> ts.observation.shape
     (6,)
     """
 
+    def __init__(self, *, params: Params | Mapping[str, Any] | None = None, per_episode_params: bool = False):
+        """Args:
+        params: The environment's parameters: None (the defaults), a `Params`
+            or a dict of `Params` overrides; NumPy float32 constants that XLA folds.
+        per_episode_params: Whether `reset` takes per-episode parameters
+            through `options` (then `state.options` always holds them, `params`
+            when `options` is None); if False, `state.options` is None and
+            `reset` refuses options.
+
+        Raises:
+            TypeError: If `params` is of another type.
+            ValueError: If `params` names unknown fields.
+        """
+        super().__init__()
+        self._params = _common.EpisodeParams("Acrobot", Params, params, per_episode_params)
+
     def __repr__(self) -> str:
-        return "Acrobot()"
+        return f"Acrobot({self._params.repr_args()})"
 
     def reset(
         self, key: jax.Array, *, options: _core.EnvOptions = None
     ) -> tuple[State, _core.TimeStep[jax.Array]]:
-        params = _common.resolve_params(str(self), Params, options)
+        stored = self._params.reset_options(options)
+        params = self._params.of(stored)
         key, draw = _common.split_key(key)
         t1, t2, d1, d2 = jax.random.uniform(
             draw, (4,), jnp.float32, -params.reset_bound, params.reset_bound)
-        stored = _common.stored_options(options, params)
         state = State(key=key, theta1=t1, theta2=t2, dtheta1=d1, dtheta2=d2, options=stored)
         return state, _core.restart(_observation(state))
 
     def step(self, state: State, action: jax.Array) -> tuple[State, _core.TimeStep[jax.Array]]:
-        p = _common.params_of(state.options, Params)
+        p = self._params.of(state.options)
         torque = jnp.asarray(action).astype(jnp.float32) - 1.0
         s = jnp.stack([state.theta1, state.theta2, state.dtheta1, state.dtheta2])
         dt = p.dt
@@ -155,7 +173,7 @@ class Acrobot(_core.Environment[State, jax.Array, jax.Array]):
         return new, timestep
 
     def observation_spec(self) -> specs.BoundedArray:
-        p = Params()
+        p = self._params.constants
         high = np.array([1.0, 1.0, 1.0, 1.0, p.max_vel_1, p.max_vel_2], np.float32)
         return specs.BoundedArray((6,), jnp.float32, -high, high, name="observation")
 
@@ -174,7 +192,7 @@ class Acrobot(_core.Environment[State, jax.Array, jax.Array]):
         Returns:
             uint8 array of shape `(500, 500, 3)`.
         """
-        p = _common.params_of(state.options, Params)
+        p = self._params.of(state.options)
         x, y = _common.pixel_grid(SCREEN_DIM, SCREEN_DIM)
         scale = SCREEN_DIM / (2 * (p.link_length_1 + p.link_length_2 + 0.2))
         offset = SCREEN_DIM / 2

@@ -11,6 +11,7 @@ included. The episode terminates when `|x| > x_threshold` or
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import jax
@@ -53,7 +54,7 @@ class Params:
 
 @_struct.dataclass
 class State:
-    """CartPole's state: float32 scalars, the PRNG key and the episode's `Params` (None: the defaults)."""
+    """CartPole's state: float32 scalars, the PRNG key and the episode's `Params` (None unless `per_episode_params`)."""
 
     key: jax.Array
     x: jax.Array
@@ -70,34 +71,51 @@ def _observation(state: State) -> jax.Array:
 class CartPole(_core.Environment[State, jax.Array, jax.Array]):
     """CartPole-v1 in pure JAX, step for step equal to Gymnasium's (in float32).
 
-    Reset `options`: None, a `Params`, or a dict of `Params` overrides (see
-    `jit_env.envs`). A `Params` or dict is resolved to float32 and kept in
-    `state.options`; with None the state keeps `options=None` and the default
-    `Params` are used as constants. The observation spec's
-    bounds are Gymnasium's for the default thresholds.
+    Parameters: `params` fixes them when the environment is built (NumPy
+    float32 constants; `state.options` is None and `reset` takes no options).
+    Built with `per_episode_params=True`, `reset(options=...)` takes a `Params`
+    or a dict of overrides, and `state.options` always holds the episode's
+    float32 `Params` (see `jit_env.envs`). The observation spec's
+    bounds are Gymnasium's for the thresholds in `params`.
 
-    >>> env = CartPole()
+    >>> env = CartPole(per_episode_params=True)
     >>> state, ts = env.reset(jax.random.key(0), options={"gravity": 3.7})
     >>> float(state.options.gravity) == float(np.float32(3.7))
     True
     """
 
+    def __init__(self, *, params: Params | Mapping[str, Any] | None = None, per_episode_params: bool = False):
+        """Args:
+        params: The environment's parameters: None (the defaults), a `Params`
+            or a dict of `Params` overrides; NumPy float32 constants that XLA folds.
+        per_episode_params: Whether `reset` takes per-episode parameters
+            through `options` (then `state.options` always holds them, `params`
+            when `options` is None); if False, `state.options` is None and
+            `reset` refuses options.
+
+        Raises:
+            TypeError: If `params` is of another type.
+            ValueError: If `params` names unknown fields.
+        """
+        super().__init__()
+        self._params = _common.EpisodeParams("CartPole", Params, params, per_episode_params)
+
     def __repr__(self) -> str:
-        return "CartPole()"
+        return f"CartPole({self._params.repr_args()})"
 
     def reset(
         self, key: jax.Array, *, options: _core.EnvOptions = None
     ) -> tuple[State, _core.TimeStep[jax.Array]]:
-        params = _common.resolve_params(str(self), Params, options)
+        stored = self._params.reset_options(options)
+        params = self._params.of(stored)
         key, draw = _common.split_key(key)
         x, x_dot, theta, theta_dot = jax.random.uniform(
             draw, (4,), jnp.float32, -params.reset_bound, params.reset_bound)
-        stored = _common.stored_options(options, params)
         state = State(key=key, x=x, x_dot=x_dot, theta=theta, theta_dot=theta_dot, options=stored)
         return state, _core.restart(_observation(state))
 
     def step(self, state: State, action: jax.Array) -> tuple[State, _core.TimeStep[jax.Array]]:
-        p = _common.params_of(state.options, Params)
+        p = self._params.of(state.options)
         force = jnp.where(jnp.asarray(action) == 1, p.force_mag, -p.force_mag)
         total_mass = p.masspole + p.masscart
         polemass_length = p.masspole * p.length
@@ -126,7 +144,7 @@ class CartPole(_core.Environment[State, jax.Array, jax.Array]):
         return new, timestep
 
     def observation_spec(self) -> specs.BoundedArray:
-        p = Params()
+        p = self._params.constants
         high = np.array([p.x_threshold * 2, np.inf, p.theta_threshold_radians * 2, np.inf], np.float32)
         return specs.BoundedArray((4,), jnp.float32, -high, high, name="observation")
 
@@ -145,7 +163,7 @@ class CartPole(_core.Environment[State, jax.Array, jax.Array]):
         Returns:
             uint8 array of shape `(400, 600, 3)`.
         """
-        p = _common.params_of(state.options, Params)
+        p = self._params.of(state.options)
         x, y = _common.pixel_grid(SCREEN_HEIGHT, SCREEN_WIDTH)
         scale = SCREEN_WIDTH / (p.x_threshold * 2)
         pole_width, cart_width, cart_height = 10.0, 50.0, 30.0

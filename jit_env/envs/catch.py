@@ -15,6 +15,7 @@ The observation is a dict:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import jax
@@ -42,7 +43,7 @@ class Params:
 
 @_struct.dataclass
 class State:
-    """Catch's state: int32 positions, the PRNG key and `Params` (None: the defaults)."""
+    """Catch's state: int32 positions, the PRNG key and `Params` (None unless `per_episode_params`)."""
 
     key: jax.Array
     ball_row: jax.Array
@@ -54,10 +55,11 @@ class State:
 class Catch(_core.Environment[State, jax.Array, dict[str, jax.Array]]):
     """Catch with a dict observation and an action mask.
 
-    Reset `options`: None, a `Params`, or a dict of `Params` overrides (see
-    `jit_env.envs`). A `Params` or dict is resolved to float32 and kept in
-    `state.options`; with None the state keeps `options=None` and the default
-    `Params` are used as constants.
+    Parameters: `params` fixes them when the environment is built (NumPy
+    float32 constants; `state.options` is None and `reset` takes no options).
+    Built with `per_episode_params=True`, `reset(options=...)` takes a `Params`
+    or a dict of overrides, and `state.options` always holds the episode's
+    float32 `Params` (see `jit_env.envs`).
 
     >>> env = Catch(rows=10, columns=5)
     >>> state, ts = env.reset(jax.random.key(0))
@@ -65,22 +67,38 @@ class Catch(_core.Environment[State, jax.Array, dict[str, jax.Array]]):
     ((10, 5), [True, True, True])
     """
 
-    def __init__(self, rows: int = 10, columns: int = 5):
+    def __init__(
+        self,
+        rows: int = 10,
+        columns: int = 5,
+        *,
+        params: Params | Mapping[str, Any] | None = None,
+        per_episode_params: bool = False,
+    ):
         """Args:
         rows: Board height (the episode lasts `rows - 1` steps).
         columns: Board width.
+        params: The environment's parameters: None (the defaults), a `Params`
+            or a dict of `Params` overrides; NumPy float32 constants that XLA folds.
+        per_episode_params: Whether `reset` takes per-episode parameters
+            through `options` (then `state.options` always holds them, `params`
+            when `options` is None); if False, `state.options` is None and
+            `reset` refuses options.
 
         Raises:
-            ValueError: If `rows < 2` or `columns < 1`.
+            TypeError: If `params` is of another type.
+            ValueError: If `rows < 2` or `columns < 1`, or `params` names unknown fields.
         """
         super().__init__()
         if rows < 2 or columns < 1:
             raise ValueError(ERR_SIZE.format(rows, columns))
         self.rows = rows
         self.columns = columns
+        self._params = _common.EpisodeParams("Catch", Params, params, per_episode_params)
 
     def __repr__(self) -> str:
-        return f"Catch(rows={self.rows}, columns={self.columns})"
+        extra = self._params.repr_args()
+        return f"Catch(rows={self.rows}, columns={self.columns}{', ' + extra if extra else ''})"
 
     def _observation(self, state: State) -> dict[str, jax.Array]:
         board = jnp.zeros((self.rows, self.columns), jnp.float32)
@@ -93,14 +111,14 @@ class Catch(_core.Environment[State, jax.Array, dict[str, jax.Array]]):
     def reset(
         self, key: jax.Array, *, options: _core.EnvOptions = None
     ) -> tuple[State, _core.TimeStep[dict[str, jax.Array]]]:
-        params = _common.resolve_params(str(self), Params, options)
+        stored = self._params.reset_options(options)
         key, draw = _common.split_key(key)
         state = State(
             key=key,
             ball_row=jnp.zeros((), jnp.int32),
             ball_column=jax.random.randint(draw, (), 0, self.columns, jnp.int32),
             paddle_column=jnp.asarray(self.columns // 2, jnp.int32),
-            options=_common.stored_options(options, params),
+            options=stored,
         )
         return state, _core.restart(self._observation(state))
 
@@ -117,7 +135,7 @@ class Catch(_core.Environment[State, jax.Array, dict[str, jax.Array]]):
         )
         done = new.ball_row == self.rows - 1
         caught = new.paddle_column == new.ball_column
-        p = _common.params_of(state.options, Params)
+        p = self._params.of(state.options)
         reward = jnp.where(done, jnp.where(caught, p.reward_catch, p.reward_miss), jnp.float32(0.0))
         obs = self._observation(new)
         timestep = jax.lax.cond(

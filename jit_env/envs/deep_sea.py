@@ -22,6 +22,7 @@ action sequence found the treasure twice.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import jax
@@ -53,7 +54,7 @@ class Params:
 
 @_struct.dataclass
 class State:
-    """DeepSea's state: int32 position, the per-cell action mapping, key and `Params` (None: the defaults).
+    """DeepSea's state: int32 position, the per-cell action mapping, key and `Params` (or None).
 
     Attributes:
         action_right: int32 `(size, size)`, the action that moves right in each
@@ -70,10 +71,11 @@ class State:
 class DeepSea(_core.Environment[State, jax.Array, jax.Array]):
     """Deep Sea: reward only for the one trajectory that always goes right.
 
-    Reset `options`: None, a `Params`, or a dict of `Params` overrides (see
-    `jit_env.envs`). A `Params` or dict is resolved to float32 and kept in
-    `state.options`; with None the state keeps `options=None` and the default
-    `Params` are used as constants.
+    Parameters: `params` fixes them when the environment is built (NumPy
+    float32 constants; `state.options` is None and `reset` takes no options).
+    Built with `per_episode_params=True`, `reset(options=...)` takes a `Params`
+    or a dict of overrides, and `state.options` always holds the episode's
+    float32 `Params` (see `jit_env.envs`).
 
     Attributes:
         action_mapping: int32 `(size, size)` read-only NumPy array, the action
@@ -84,17 +86,32 @@ class DeepSea(_core.Environment[State, jax.Array, jax.Array]):
     (4, 4)
     """
 
-    def __init__(self, size: int = 10, randomize_actions: bool = True, *,
-                 mapping_seed: int = DEFAULT_MAPPING_SEED):
+    def __init__(
+        self,
+        size: int = 10,
+        randomize_actions: bool = True,
+        *,
+        mapping_seed: int = DEFAULT_MAPPING_SEED,
+        params: Params | Mapping[str, Any] | None = None,
+        per_episode_params: bool = False,
+    ):
         """Args:
         size: Grid size and episode length.
         randomize_actions: Draw the meaning of the actions per cell (once, from
             `mapping_seed`); if False, action 1 always moves right.
         mapping_seed: Seed of the action mapping, fixed for the environment's
             lifetime; the same seed gives bsuite's mapping.
+        params: The environment's parameters: None (the defaults), a `Params`
+            or a dict of `Params` overrides; NumPy float32 constants that XLA folds.
+        per_episode_params: Whether `reset` takes per-episode parameters
+            through `options` (then `state.options` always holds them, `params`
+            when `options` is None); if False, `state.options` is None and
+            `reset` refuses options.
 
         Raises:
-            ValueError: If `size` is not positive or `mapping_seed` is not in [0, 2**32).
+            TypeError: If `params` is of another type.
+            ValueError: If `size` is not positive, `mapping_seed` is not in
+                [0, 2**32), or `params` names unknown fields.
         """
         super().__init__()
         if size < 1:
@@ -109,10 +126,12 @@ class DeepSea(_core.Environment[State, jax.Array, jax.Array]):
                              if randomize_actions else np.ones((size, size)))
         self.action_mapping = drawn.astype(np.int32)
         self.action_mapping.flags.writeable = False
+        self._params = _common.EpisodeParams("DeepSea", Params, params, per_episode_params)
 
     def __repr__(self) -> str:
+        extra = self._params.repr_args()
         return (f"DeepSea(size={self.size}, randomize_actions={self.randomize_actions}, "
-                f"mapping_seed={self.mapping_seed})")
+                f"mapping_seed={self.mapping_seed}{', ' + extra if extra else ''})")
 
     def _observation(self, row: jax.Array, column: jax.Array) -> jax.Array:
         rows = jax.nn.one_hot(row, self.size, dtype=jnp.float32)
@@ -122,16 +141,15 @@ class DeepSea(_core.Environment[State, jax.Array, jax.Array]):
     def reset(
         self, key: jax.Array, *, options: _core.EnvOptions = None
     ) -> tuple[State, _core.TimeStep[jax.Array]]:
-        params = _common.resolve_params(str(self), Params, options)
+        stored = self._params.reset_options(options)
         key, _ = _common.split_key(key)
         action_right = jnp.asarray(self.action_mapping)
         zero = jnp.zeros((), jnp.int32)
-        stored = _common.stored_options(options, params)
         state = State(key=key, row=zero, column=zero, action_right=action_right, options=stored)
         return state, _core.restart(self._observation(zero, zero))
 
     def step(self, state: State, action: jax.Array) -> tuple[State, _core.TimeStep[jax.Array]]:
-        p = _common.params_of(state.options, Params)
+        p = self._params.of(state.options)
         row = jnp.minimum(state.row, self.size - 1)
         right = jnp.asarray(action).astype(jnp.int32) == state.action_right[row, state.column]
         at_goal = right & (state.column == self.size - 1)

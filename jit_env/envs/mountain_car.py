@@ -9,6 +9,7 @@ steps.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import jax
@@ -49,7 +50,7 @@ class Params:
 
 @_struct.dataclass
 class State:
-    """MountainCar's state: position and velocity (float32), key and `Params` (None: the defaults)."""
+    """MountainCar's state: position and velocity (float32), key and `Params` (None unless `per_episode_params`)."""
 
     key: jax.Array
     position: jax.Array
@@ -116,34 +117,52 @@ def render_scene(position: jax.Array, min_position: jax.Array, max_position: jax
 class MountainCar(_core.Environment[State, jax.Array, jax.Array]):
     """MountainCar-v0 in pure JAX, step for step equal to Gymnasium's (in float32).
 
-    Reset `options`: None, a `Params`, or a dict of `Params` overrides (see
-    `jit_env.envs`). A `Params` or dict is resolved to float32 and kept in
-    `state.options`; with None the state keeps `options=None` and the default
-    `Params` are used as constants. The observation spec's bounds are the defaults.
+    Parameters: `params` fixes them when the environment is built (NumPy
+    float32 constants; `state.options` is None and `reset` takes no options).
+    Built with `per_episode_params=True`, `reset(options=...)` takes a `Params`
+    or a dict of overrides, and `state.options` always holds the episode's
+    float32 `Params` (see `jit_env.envs`). The observation spec's bounds are the defaults.
 
     >>> state, ts = MountainCar().reset(jax.random.key(0))
     >>> float(ts.observation[1])
     0.0
     """
 
+    def __init__(self, *, params: Params | Mapping[str, Any] | None = None, per_episode_params: bool = False):
+        """Args:
+        params: The environment's parameters: None (the defaults), a `Params`
+            or a dict of `Params` overrides; NumPy float32 constants that XLA folds.
+        per_episode_params: Whether `reset` takes per-episode parameters
+            through `options` (then `state.options` always holds them, `params`
+            when `options` is None); if False, `state.options` is None and
+            `reset` refuses options.
+
+        Raises:
+            TypeError: If `params` is of another type.
+            ValueError: If `params` names unknown fields.
+        """
+        super().__init__()
+        self._params = _common.EpisodeParams("MountainCar", Params, params, per_episode_params)
+
     def __repr__(self) -> str:
-        return "MountainCar()"
+        return f"MountainCar({self._params.repr_args()})"
 
     def reset(
         self, key: jax.Array, *, options: _core.EnvOptions = None
     ) -> tuple[State, _core.TimeStep[jax.Array]]:
-        params = _common.resolve_params(str(self), Params, options)
+        stored = self._params.reset_options(options)
+        params = self._params.of(stored)
         key, draw = _common.split_key(key)
         state = State(
             key=key,
             position=initial_position(draw, params.reset_low, params.reset_high),
             velocity=jnp.zeros((), jnp.float32),
-            options=_common.stored_options(options, params),
+            options=stored,
         )
         return state, _core.restart(jnp.stack([state.position, state.velocity]))
 
     def step(self, state: State, action: jax.Array) -> tuple[State, _core.TimeStep[jax.Array]]:
-        p = _common.params_of(state.options, Params)
+        p = self._params.of(state.options)
         push = jnp.asarray(action).astype(jnp.float32) - 1.0
         velocity = state.velocity + push * p.force + jnp.cos(3 * state.position) * (-p.gravity)
         position, velocity = move(state.position, velocity, p.min_position, p.max_position, p.max_speed)
@@ -159,7 +178,7 @@ class MountainCar(_core.Environment[State, jax.Array, jax.Array]):
         return new, timestep
 
     def observation_spec(self) -> specs.BoundedArray:
-        return observation_spec(Params())
+        return observation_spec(self._params.constants)
 
     def action_spec(self) -> specs.DiscreteArray:
         return specs.DiscreteArray(3, jnp.int32, name="action")
@@ -172,5 +191,5 @@ class MountainCar(_core.Environment[State, jax.Array, jax.Array]):
 
     def render(self, state: State) -> jax.Array:
         """Draws the hill, car and flag; uint8 array of shape `(400, 600, 3)`."""
-        p = _common.params_of(state.options, Params)
+        p = self._params.of(state.options)
         return render_scene(state.position, p.min_position, p.max_position, p.goal_position)

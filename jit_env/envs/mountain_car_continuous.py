@@ -10,6 +10,7 @@ Observation: float32 `(2,)`, `[position, velocity]`. Action: float32 `(1,)` in
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import jax
@@ -49,7 +50,7 @@ class Params:
 
 @_struct.dataclass
 class State:
-    """The car's position and velocity (float32), key and `Params` (None: the defaults)."""
+    """The car's position and velocity (float32), key and `Params` (None unless `per_episode_params`)."""
 
     key: jax.Array
     position: jax.Array
@@ -60,34 +61,52 @@ class State:
 class MountainCarContinuous(_core.Environment[State, jax.Array, jax.Array]):
     """MountainCarContinuous-v0 in pure JAX, step for step equal to Gymnasium's.
 
-    Reset `options`: None, a `Params`, or a dict of `Params` overrides (see
-    `jit_env.envs`). A `Params` or dict is resolved to float32 and kept in
-    `state.options`; with None the state keeps `options=None` and the default
-    `Params` are used as constants.
+    Parameters: `params` fixes them when the environment is built (NumPy
+    float32 constants; `state.options` is None and `reset` takes no options).
+    Built with `per_episode_params=True`, `reset(options=...)` takes a `Params`
+    or a dict of overrides, and `state.options` always holds the episode's
+    float32 `Params` (see `jit_env.envs`).
 
     >>> state, ts = MountainCarContinuous().reset(jax.random.key(0))
     >>> ts.observation.dtype
     dtype('float32')
     """
 
+    def __init__(self, *, params: Params | Mapping[str, Any] | None = None, per_episode_params: bool = False):
+        """Args:
+        params: The environment's parameters: None (the defaults), a `Params`
+            or a dict of `Params` overrides; NumPy float32 constants that XLA folds.
+        per_episode_params: Whether `reset` takes per-episode parameters
+            through `options` (then `state.options` always holds them, `params`
+            when `options` is None); if False, `state.options` is None and
+            `reset` refuses options.
+
+        Raises:
+            TypeError: If `params` is of another type.
+            ValueError: If `params` names unknown fields.
+        """
+        super().__init__()
+        self._params = _common.EpisodeParams("MountainCarContinuous", Params, params, per_episode_params)
+
     def __repr__(self) -> str:
-        return "MountainCarContinuous()"
+        return f"MountainCarContinuous({self._params.repr_args()})"
 
     def reset(
         self, key: jax.Array, *, options: _core.EnvOptions = None
     ) -> tuple[State, _core.TimeStep[jax.Array]]:
-        params = _common.resolve_params(str(self), Params, options)
+        stored = self._params.reset_options(options)
+        params = self._params.of(stored)
         key, draw = _common.split_key(key)
         state = State(
             key=key,
             position=mountain_car.initial_position(draw, params.reset_low, params.reset_high),
             velocity=jnp.zeros((), jnp.float32),
-            options=_common.stored_options(options, params),
+            options=stored,
         )
         return state, _core.restart(jnp.stack([state.position, state.velocity]))
 
     def step(self, state: State, action: jax.Array) -> tuple[State, _core.TimeStep[jax.Array]]:
-        p = _common.params_of(state.options, Params)
+        p = self._params.of(state.options)
         raw = jnp.asarray(action).astype(jnp.float32)[0]
         force = jnp.clip(raw, p.min_action, p.max_action)
         velocity = state.velocity + force * p.power - p.gravity * jnp.cos(3 * state.position)
@@ -105,7 +124,7 @@ class MountainCarContinuous(_core.Environment[State, jax.Array, jax.Array]):
         return new, timestep
 
     def observation_spec(self) -> specs.BoundedArray:
-        return mountain_car.observation_spec(Params())
+        return mountain_car.observation_spec(self._params.constants)
 
     def action_spec(self) -> specs.BoundedArray:
         return specs.BoundedArray((1,), jnp.float32, -1.0, 1.0, name="action")
@@ -118,5 +137,5 @@ class MountainCarContinuous(_core.Environment[State, jax.Array, jax.Array]):
 
     def render(self, state: State) -> jax.Array:
         """Draws the hill, car and flag; uint8 array of shape `(400, 600, 3)`."""
-        p = _common.params_of(state.options, Params)
+        p = self._params.of(state.options)
         return mountain_car.render_scene(state.position, p.min_position, p.max_position, p.goal_position)

@@ -9,6 +9,7 @@ never terminates; `make("Pendulum-v1")` truncates it after 200 steps.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import jax
@@ -48,7 +49,7 @@ class Params:
 
 @_struct.dataclass
 class State:
-    """The pendulum's angle and angular velocity (float32), key and `Params` (None: the defaults)."""
+    """The pendulum's angle and angular velocity (float32), key and `Params` (None unless `per_episode_params`)."""
 
     key: jax.Array
     theta: jax.Array
@@ -68,32 +69,49 @@ def _observation(theta: jax.Array, theta_dot: jax.Array) -> jax.Array:
 class Pendulum(_core.Environment[State, jax.Array, jax.Array]):
     """Pendulum-v1 in pure JAX, step for step equal to Gymnasium's (in float32).
 
-    Reset `options`: None, a `Params`, or a dict of `Params` overrides (see
-    `jit_env.envs`). A `Params` or dict is resolved to float32 and kept in
-    `state.options`; with None the state keeps `options=None` and the default
-    `Params` are used as constants.
+    Parameters: `params` fixes them when the environment is built (NumPy
+    float32 constants; `state.options` is None and `reset` takes no options).
+    Built with `per_episode_params=True`, `reset(options=...)` takes a `Params`
+    or a dict of overrides, and `state.options` always holds the episode's
+    float32 `Params` (see `jit_env.envs`).
 
-    >>> state, ts = Pendulum().reset(jax.random.key(0), options={"g": 9.81})
+    >>> state, ts = Pendulum(per_episode_params=True).reset(jax.random.key(0), options={"g": 9.81})
     >>> ts.observation.shape
     (3,)
     """
 
+    def __init__(self, *, params: Params | Mapping[str, Any] | None = None, per_episode_params: bool = False):
+        """Args:
+        params: The environment's parameters: None (the defaults), a `Params`
+            or a dict of `Params` overrides; NumPy float32 constants that XLA folds.
+        per_episode_params: Whether `reset` takes per-episode parameters
+            through `options` (then `state.options` always holds them, `params`
+            when `options` is None); if False, `state.options` is None and
+            `reset` refuses options.
+
+        Raises:
+            TypeError: If `params` is of another type.
+            ValueError: If `params` names unknown fields.
+        """
+        super().__init__()
+        self._params = _common.EpisodeParams("Pendulum", Params, params, per_episode_params)
+
     def __repr__(self) -> str:
-        return "Pendulum()"
+        return f"Pendulum({self._params.repr_args()})"
 
     def reset(
         self, key: jax.Array, *, options: _core.EnvOptions = None
     ) -> tuple[State, _core.TimeStep[jax.Array]]:
-        params = _common.resolve_params(str(self), Params, options)
+        stored = self._params.reset_options(options)
+        params = self._params.of(stored)
         key, draw = _common.split_key(key)
         high = jnp.stack([params.reset_theta, params.reset_theta_dot])
         theta, theta_dot = jax.random.uniform(draw, (2,), jnp.float32, -high, high)
-        stored = _common.stored_options(options, params)
         state = State(key=key, theta=theta, theta_dot=theta_dot, options=stored)
         return state, _core.restart(_observation(theta, theta_dot))
 
     def step(self, state: State, action: jax.Array) -> tuple[State, _core.TimeStep[jax.Array]]:
-        p = _common.params_of(state.options, Params)
+        p = self._params.of(state.options)
         u = jnp.clip(jnp.asarray(action).astype(jnp.float32)[0], -p.max_torque, p.max_torque)
         th, thdot = state.theta, state.theta_dot
         costs = jnp.square(angle_normalize(th)) + 0.1 * jnp.square(thdot) + 0.001 * jnp.square(u)
@@ -104,15 +122,15 @@ class Pendulum(_core.Environment[State, jax.Array, jax.Array]):
         return new, _core.transition(-costs, _observation(new_th, new_thdot))
 
     def observation_spec(self) -> specs.BoundedArray:
-        high = np.array([1.0, 1.0, Params().max_speed], np.float32)
+        high = np.array([1.0, 1.0, self._params.constants.max_speed], np.float32)
         return specs.BoundedArray((3,), jnp.float32, -high, high, name="observation")
 
     def action_spec(self) -> specs.BoundedArray:
-        m = Params().max_torque
+        m = self._params.constants.max_torque
         return specs.BoundedArray((1,), jnp.float32, -m, m, name="action")
 
     def reward_spec(self) -> specs.BoundedArray:
-        p = Params()
+        p = self._params.constants
         worst = math.pi**2 + 0.1 * p.max_speed**2 + 0.001 * p.max_torque**2
         return specs.BoundedArray((), jnp.float32, -worst, 0.0, name="reward")
 
@@ -125,7 +143,7 @@ class Pendulum(_core.Environment[State, jax.Array, jax.Array]):
         Returns:
             uint8 array of shape `(500, 500, 3)`.
         """
-        p = _common.params_of(state.options, Params)
+        p = self._params.of(state.options)
         x, y = _common.pixel_grid(SCREEN_DIM, SCREEN_DIM)
         scale = SCREEN_DIM / 4.4
         offset = SCREEN_DIM / 2

@@ -193,8 +193,8 @@ def test_bridges__refuse_a_batched_env(bridge, stack, what):
 
 def test_bridges__empty_options_mean_the_constructors_options():
     params = jit_env.envs.CartPoleParams(gravity=20.0)
-    single = compat.ToGymnasium(_cartpole(), options=params)
-    vector = compat.ToGymnasiumVector(_cartpole(), NUM, options=params)
+    single = compat.ToGymnasium(jit_env.make("CartPole-v1", per_episode_params=True), options=params)
+    vector = compat.ToGymnasiumVector(jit_env.make("CartPole-v1", per_episode_params=True), NUM, options=params)
     for options in (None, {}):
         single.reset(seed=0, options=options)
         vector.reset(seed=0, options=options)

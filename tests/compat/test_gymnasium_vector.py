@@ -88,7 +88,7 @@ def test_to_gymnasium_vector__info_is_sync_vector_envs_for_the_same_sub_envs(mod
     """
     num = 4
     env = jit_env.wrappers.EpisodeStatistics(
-        jit_env.wrappers.TimeLimit(jit_env.make("CartPole-v1"), max_episode_steps=12))
+        jit_env.wrappers.TimeLimit(jit_env.make("CartPole-v1", per_episode_params=True), max_episode_steps=12))
     options = {"reset_bound": 0.0}
     ours = compat.ToGymnasiumVector(env, num, autoreset_mode=mode, options=options)
     ref = gymnasium.vector.SyncVectorEnv(

@@ -75,8 +75,10 @@ def _bridge(name):
 @functools.cache
 def _vector_bridges(options_key):
     options = dict(options_key) if options_key else None
-    ours = compat.ToGymnasiumVector(jit_env.make(ENV_ID), NUM, options=options)
-    singles = [compat.ToGymnasium(jit_env.make(ENV_ID), options=options) for _ in range(NUM)]
+    per_episode = options is not None  # Reset options need an env built to take them.
+    ours = compat.ToGymnasiumVector(jit_env.make(ENV_ID, per_episode_params=per_episode), NUM, options=options)
+    singles = [compat.ToGymnasium(jit_env.make(ENV_ID, per_episode_params=per_episode), options=options)
+               for _ in range(NUM)]
     return ours, singles
 
 

@@ -1,10 +1,14 @@
-"""The bridges with reset options that change the state's structure.
+"""The bridges with reset options: one state structure, one set of jitted functions.
 
-A built-in environment stores its parameters in the state only when reset got
-options (`state.options` is None otherwise), so the bridges build their jitted
-functions per options structure and switch between them on `reset`.
+A built-in environment fixes its state's structure when it is built
+(`per_episode_params`), so reset options fill values and never change the
+structure: each bridge builds its jitted functions once, and a masked vector
+reset may bring new options, as Gymnasium's SyncVectorEnv allows.
 """
 
+import re
+
+import gymnasium
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -13,20 +17,14 @@ from gymnasium.vector import AutoresetMode
 
 import jit_env
 from jit_env import compat
-from jit_env.compat import _checks, _gymnasium_vector
+from jit_env.envs import _common
 
 NUM = 3
 GRAVITY = 3.7
 
 
 def _cartpole():
-    return jit_env.make("CartPole-v1")
-
-
-def _host(tree):
-    """A NumPy copy of a state (PRNG keys as their key data); the vector bridge donates its state."""
-    return jax.tree_util.tree_map(
-        lambda x: np.array(jax.random.key_data(x) if jnp.issubdtype(x.dtype, jax.dtypes.prng_key) else x), tree)
+    return jit_env.make("CartPole-v1", per_episode_params=True)
 
 
 def _copy(tree):
@@ -45,26 +43,22 @@ def _expected_vector_step(bridge, state, actions):
     return np.asarray(ts.observation)
 
 
-def test_per_options__builds_once_per_structure():
-    built = []
-    per_options = _checks.PerOptions(lambda options: built.append(options) or object())
-    first = per_options.get(None)
-    given = per_options.get({"gravity": 1.0})
-    assert per_options.get({"gravity": 2.0}) is given
-    assert per_options.get(None) is first
-    assert per_options.get({"masscart": 2.0}) is not given
-    assert len(per_options) == 3
-    assert built == [None, {"gravity": 1.0}, {"masscart": 2.0}]
+def _compiled(jitted):
+    """How many traces each of a bridge's jitted step and render holds (`jax.jit`'s cache)."""
+    return jitted.step._cache_size(), jitted.render._cache_size()
 
 
-def test_to_gymnasium__reset_options_change_the_state_structure_and_back():
+def test_to_gymnasium__reset_options_fill_values_in_one_state_structure():
     bridge = compat.ToGymnasium(_cartpole(), render_mode="rgb_array")
+    jitted = bridge._jitted
     bridge.reset(seed=0)
-    assert bridge.state.options is None
+    structure = jax.tree_util.tree_structure(bridge.state)
+    np.testing.assert_array_equal(bridge.state.options.gravity, np.float32(9.8))
     bridge.step(1)
     frame = bridge.render()
 
     bridge.reset(seed=0, options={"gravity": GRAVITY})
+    assert jax.tree_util.tree_structure(bridge.state) == structure
     assert float(bridge.state.options.gravity) == float(np.float32(GRAVITY))
     before = bridge.state
     obs, *_ = bridge.step(1)
@@ -74,11 +68,12 @@ def test_to_gymnasium__reset_options_change_the_state_structure_and_back():
 
     # Gravity changes the dynamics: the same start and action, another observation.
     bridge.reset(seed=0)
-    assert bridge.state.options is None
     obs_default, *_ = bridge.step(1)
     assert not np.allclose(obs_default, obs)
     assert bridge.render().shape == frame.shape
-    assert len(bridge._per_options) == 2
+    # One set of jitted functions, each step and render traced once.
+    assert bridge._jitted is jitted
+    assert _compiled(jitted) == (1, 1)
 
 
 def test_to_gymnasium__given_construction_options_then_default_reset_options():
@@ -99,10 +94,8 @@ def test_to_deepmind_env__default_and_given_construction_options(options):
     # dm_env's reset takes no options: the construction options hold for every episode.
     bridge = compat.ToDeepmindEnv(_cartpole(), options=options)
     bridge.reset()
-    if options is None:
-        assert bridge.state.options is None
-    else:
-        assert float(bridge.state.options.gravity) == float(np.float32(GRAVITY))
+    expected = 9.8 if options is None else GRAVITY
+    assert float(bridge.state.options.gravity) == float(np.float32(expected))
     before = bridge.state
     ts = bridge.step(np.int32(1))
     np.testing.assert_allclose(ts.observation, _expected_step(before, jnp.int32(1)), rtol=1e-6, atol=1e-6)
@@ -111,15 +104,17 @@ def test_to_deepmind_env__default_and_given_construction_options(options):
 
 
 @pytest.mark.parametrize("mode", list(AutoresetMode))
-def test_to_gymnasium_vector__reset_options_change_the_state_structure_and_back(mode):
+def test_to_gymnasium_vector__reset_options_fill_values_in_one_state_structure(mode):
     bridge = compat.ToGymnasiumVector(_cartpole(), NUM, autoreset_mode=mode, render_mode="rgb_array")
+    jitted = bridge._jitted
     actions = np.ones(NUM, np.int64)
     bridge.reset(seed=0)
-    assert bridge.state.options is None
+    structure = jax.tree_util.tree_structure(bridge.state)
     bridge.step(actions)
     frames = bridge.render()
 
     bridge.reset(seed=0, options={"gravity": GRAVITY})
+    assert jax.tree_util.tree_structure(bridge.state) == structure
     np.testing.assert_array_equal(bridge.state.options.gravity, np.float32(GRAVITY))
     before = _copy(bridge.state)  # The step donates the state's buffers.
     obs, *_ = bridge.step(actions)
@@ -129,43 +124,85 @@ def test_to_gymnasium_vector__reset_options_change_the_state_structure_and_back(
     assert bridge.render().shape == frames.shape
 
     bridge.reset(seed=0)
-    assert bridge.state.options is None
+    np.testing.assert_array_equal(bridge.state.options.gravity, np.float32(9.8))
     obs_default, *_ = bridge.step(actions)
     assert not np.allclose(obs_default, obs)
     assert bridge.render().shape == frames.shape
-    assert len(bridge._per_options) == 2
+    assert bridge._jitted is jitted
+    assert _compiled(jitted) == (1, 1)
 
 
-def test_to_gymnasium_vector__masked_reset_keeps_the_structure():
-    bridge = compat.ToGymnasiumVector(_cartpole(), NUM, autoreset_mode=AutoresetMode.DISABLED)
+@pytest.mark.parametrize("first", [None, {"gravity": GRAVITY}])
+def test_to_gymnasium_vector__masked_reset_with_new_options_as_sync_vector_env(first):
+    """Only the masked rows reset, with the new options; the others keep theirs (as SyncVectorEnv)."""
+    ours = compat.ToGymnasiumVector(_cartpole(), NUM, autoreset_mode=AutoresetMode.DISABLED)
+    ref = gymnasium.vector.SyncVectorEnv(
+        [lambda: compat.ToGymnasium(_cartpole()) for _ in range(NUM)], autoreset_mode=AutoresetMode.DISABLED)
+    seeds = [10, 11, 12]
+    got = ours.reset(seed=seeds, options=first)
+    want = ref.reset(seed=seeds, options=None if first is None else dict(first))
+    np.testing.assert_array_equal(got[0], want[0])
+    actions = np.array([0, 1, 1], np.int64)
+    for a, b in zip(ours.step(actions)[:4], ref.step(actions)[:4], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    kept = np.float32(9.8 if first is None else GRAVITY)
+
     mask = np.array([True, False, True])
-    bridge.reset(seed=0, options={"gravity": GRAVITY})
-    bridge.step(np.zeros(NUM, np.int64))
-    # Other options of the same state structure: only the masked rows take them.
-    bridge.reset(options={"reset_mask": mask, "gravity": 5.0})
-    np.testing.assert_array_equal(bridge.state.options.gravity, np.float32([5.0, GRAVITY, 5.0]))
-    bridge.reset(options={"reset_mask": mask, "masscart": 2.0})
-    np.testing.assert_array_equal(bridge.state.options.masscart, np.float32([2.0, 1.0, 2.0]))
-    bridge.step(np.zeros(NUM, np.int64))
+    masked_seeds = [20, None, 22]
+    got = ours.reset(seed=masked_seeds, options={"reset_mask": mask.copy(), "gravity": 5.0})
+    want = ref.reset(seed=masked_seeds, options={"reset_mask": mask.copy(), "gravity": 5.0})
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(ours.state.options.gravity, np.float32([5.0, kept, 5.0]))
+    for _ in range(5):
+        actions = np.array([1, 0, 1], np.int64)
+        for a, b in zip(ours.step(actions)[:4], ref.step(actions)[:4], strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(ours.state.options.gravity, np.float32([5.0, kept, 5.0]))
+
+    # Then other fields for the masked rows only: the rest of their Params are the defaults.
+    ours.reset(options={"reset_mask": mask.copy(), "masscart": 2.0})
+    np.testing.assert_array_equal(ours.state.options.masscart, np.float32([2.0, 1.0, 2.0]))
+    np.testing.assert_array_equal(ours.state.options.gravity, np.float32([9.8, kept, 9.8]))
+    ours.step(np.zeros(NUM, np.int64))
 
 
-@pytest.mark.parametrize("first, masked", [
-    (None, {"gravity": GRAVITY}),
-    ({"gravity": GRAVITY}, {}),
-])
-def test_to_gymnasium_vector__masked_reset_with_another_structure_is_value_error(first, masked):
+def test_to_gymnasium_vector__masked_reset_keeps_one_set_of_jitted_functions():
     bridge = compat.ToGymnasiumVector(_cartpole(), NUM, autoreset_mode=AutoresetMode.DISABLED)
-    bridge.reset(seed=0, options=first)
-    state = _host(bridge.state)
+    jitted = bridge._jitted
+    bridge.reset(seed=0)
     mask = np.array([True, False, False])
-    with pytest.raises(ValueError) as info:
-        bridge.reset(options={"reset_mask": mask, **masked})
-    env_options = None if not masked else masked
-    assert str(info.value) == _gymnasium_vector.ERR_MASKED_OPTIONS.format(
-        current=jax.tree_util.tree_structure(first), got=env_options)
-    # Nothing changed: the bridge still steps its current state.
-    jax.tree_util.tree_map(np.testing.assert_array_equal, _host(bridge.state), state)
-    bridge.step(np.zeros(NUM, np.int64))
-    # A full reset with the new options, then the masked reset works.
-    bridge.reset(options=masked or None)
-    bridge.reset(options={"reset_mask": mask, **masked})
+    for options in ({"gravity": 5.0}, {}, {"gravity": 6.0}, None):
+        bridge.reset(options={"reset_mask": mask, **(options or {})})
+        bridge.step(np.zeros(NUM, np.int64))
+    assert bridge._jitted is jitted
+    assert jitted.step._cache_size() == 1
+
+
+@pytest.mark.parametrize("bridge", [
+    lambda env: compat.ToGymnasium(env),
+    lambda env: compat.ToGymnasiumVector(env, NUM),
+])
+def test_gymnasium_bridges__options_on_an_env_with_fixed_params_name_the_flag(bridge):
+    env = jit_env.make("CartPole-v1")
+    bridge = bridge(env)
+    bridge.reset(seed=0)
+    message = _common.ERR_OPTIONS_NOT_TAKEN.format(env="CartPole", got="dict", cls="CartPole")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        bridge.reset(seed=0, options={"gravity": GRAVITY})
+    bridge.step(bridge.action_space.sample())
+
+
+class _StructureFromOptions(jit_env.Wrapper):
+    """Breaks the rule: the state gains a leaf when reset gets options."""
+
+    def reset(self, key, *, options=None):
+        state, timestep = self._env.reset(key)
+        return (state if options is None else {"inner": state, "extra": jnp.zeros(())}), timestep
+
+
+def test_to_gymnasium__a_state_structure_that_depends_on_options_is_named_at_reset():
+    bridge = compat.ToGymnasium(_StructureFromOptions(jit_env.make("CartPole-v1")))
+    bridge.reset(seed=0)
+    with pytest.raises(ValueError, match=re.escape("the environment must fix that structure when it is built")):
+        bridge.reset(seed=0, options={"anything": 1.0})
+    bridge.step(1)  # The bridge still runs the episode it had.

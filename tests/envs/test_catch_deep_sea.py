@@ -48,7 +48,7 @@ def _catch(rows=10, columns=5):
     Every reset overrides `reward_catch` through its options (pass the default to
     keep it), so that one compilation serves all tests.
     """
-    env = catch.Catch(rows=rows, columns=columns)
+    env = catch.Catch(rows=rows, columns=columns, per_episode_params=True)
 
     def episode(key, mode, random_actions, reward_catch):
         state, first = env.reset(key, options={"reward_catch": reward_catch})
@@ -199,7 +199,7 @@ def _deep_sea(size=10, randomize_actions=True):
     `options` is a `{"move_cost": ..., "goal_reward": ...}` dict of reset overrides.
     Seeds go through `lax.map`, as they did when the mapping was drawn per reset.
     """
-    env = deep_sea.DeepSea(size=size, randomize_actions=randomize_actions)
+    env = deep_sea.DeepSea(size=size, randomize_actions=randomize_actions, per_episode_params=True)
 
     def episode(key, mode, random_actions, options):
         state, first = env.reset(key, options=options)

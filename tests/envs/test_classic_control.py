@@ -56,7 +56,7 @@ def _gym_action(action, discrete):
 
 def _lockstep(env_id, options=None, gym_attrs=None, seeds=NUM_SEEDS):
     env_cls, to_gym, discrete = CASES[env_id]
-    env = env_cls()
+    env = env_cls(per_episode_params=options is not None)
     gym_env = gymnasium.make(env_id).unwrapped
     for name, value in (gym_attrs or {}).items():
         setattr(gym_env, name, value)
@@ -126,7 +126,7 @@ def test_reset__draws_from_gymnasium_initial_distribution(env_cls, fields, low, 
 
 
 def test_params__dict_and_params_instance_give_the_same_state():
-    env = cartpole.CartPole()
+    env = cartpole.CartPole(per_episode_params=True)
     key = jax.random.key(3)
     from_dict, _ = env.reset(key, options={"gravity": 3.0})
     from_params, _ = env.reset(key, options=cartpole.Params(gravity=3.0))
@@ -141,7 +141,7 @@ def test_params__dict_and_params_instance_give_the_same_state():
 
 
 def test_params__survive_auto_reset():
-    env = wrappers.AutoReset(jit_env.make("CartPole-v1"))
+    env = wrappers.AutoReset(jit_env.make("CartPole-v1", per_episode_params=True))
     state, _ = env.reset(jax.random.key(0), options={"gravity": 2.0})
     step = jax.jit(env.step)
     episodes = 0
@@ -153,7 +153,7 @@ def test_params__survive_auto_reset():
 
 
 def test_params__vmap_with_options_in_axes_gives_each_env_its_own():
-    env = wrappers.Vmap(cartpole.CartPole(), options_in_axes=0)
+    env = wrappers.Vmap(cartpole.CartPole(per_episode_params=True), options_in_axes=0)
     gravity = jnp.asarray([1.0, 9.8, 30.0], jnp.float32)
     # Every field needs the batch axis: broadcast the defaults, then set gravity.
     defaults = jax.tree_util.tree_map(lambda x: jnp.full((3,), x, jnp.float32), cartpole.Params())
@@ -174,14 +174,14 @@ def test_params__vmap_with_options_in_axes_gives_each_env_its_own():
 def test_params__unknown_field_raises():
     fields = [f for f in cartpole.Params.__dataclass_fields__]
     with pytest.raises(ValueError) as info:
-        cartpole.CartPole().reset(jax.random.key(0), options={"gravty": 1.0})
+        cartpole.CartPole(per_episode_params=True).reset(jax.random.key(0), options={"gravty": 1.0})
     assert str(info.value) == _common.ERR_OPTIONS_FIELDS.format(
         env="CartPole", unknown=["gravty"], params="Params", fields=fields)
 
 
 def test_params__wrong_type_raises():
     with pytest.raises(TypeError) as info:
-        pendulum.Pendulum().reset(jax.random.key(0), options=[1.0])
+        pendulum.Pendulum(per_episode_params=True).reset(jax.random.key(0), options=[1.0])
     assert str(info.value) == _common.ERR_OPTIONS_TYPE.format(env="Pendulum", params="Params", got="list")
 
 

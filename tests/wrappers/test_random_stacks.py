@@ -71,7 +71,7 @@ class DictCartPole(jit_env.Environment):
 
     def __init__(self) -> None:
         super().__init__()
-        self._env = cartpole.CartPole()
+        self._env = cartpole.CartPole(per_episode_params=True)
 
     def __repr__(self) -> str:
         return "DictCartPole()"
@@ -102,7 +102,7 @@ def _make(env_name: str, limit: int) -> jit_env.Environment:
     """The environment with a short time limit, as `jit_env.make(..., max_episode_steps=limit)`."""
     if env_name == "DictCartPole":
         return wrappers.TimeLimit(DictCartPole(), max_episode_steps=limit)
-    return jit_env.make(env_name, max_episode_steps=limit)
+    return jit_env.make(env_name, max_episode_steps=limit, per_episode_params=True)
 
 
 def _reward_fn(number: int) -> Any:

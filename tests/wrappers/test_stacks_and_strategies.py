@@ -55,7 +55,7 @@ def test_precomputed__deterministic_given_the_reset_key():
     ("complete", {}), ("optimistic", {"num_resets": 2}), ("precomputed", {"pool_size": 4})])
 @pytest.mark.parametrize("mode", ["same_step", "next_step"])
 def test_strategies__per_env_options_survive_when_all_finish_at_once(strategy, kwargs, mode):
-    env = wrappers.TileAutoReset(wrappers.TimeLimit(cartpole.CartPole(), max_episode_steps=1), 8,
+    env = wrappers.TileAutoReset(wrappers.TimeLimit(cartpole.CartPole(per_episode_params=True), max_episode_steps=1), 8,
                                  mode=mode, strategy=strategy, options_in_axes=0, **kwargs)
     state, _ = env.reset(jax.random.key(0), options=_gravity(8))
     step = jax.jit(env.step)
@@ -65,7 +65,7 @@ def test_strategies__per_env_options_survive_when_all_finish_at_once(strategy, k
 
 
 def test_optimistic__overflow_rows_keep_their_own_keys():
-    env = wrappers.TileAutoReset(wrappers.TimeLimit(cartpole.CartPole(), max_episode_steps=1), 8,
+    env = wrappers.TileAutoReset(wrappers.TimeLimit(cartpole.CartPole(per_episode_params=True), max_episode_steps=1), 8,
                                  strategy="optimistic", num_resets=2)
     state, _ = env.reset(jax.random.key(0))
     state, _ = env.step(state, jnp.zeros(8, jnp.int32))
