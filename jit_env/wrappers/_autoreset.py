@@ -163,6 +163,7 @@ class AutoReset(_core.Wrapper[Any, Any, Any]):
         return self._env.reset(_core.state_key(state), options=_core.state_options(state))
 
     def step(self, state: Any, action: Any) -> Any:
+        _common.check_action(self, action)
         if self.mode == SAME_STEP:
             return self._step_same(state, action)
         return self._step_next(state, action)

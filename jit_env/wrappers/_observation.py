@@ -167,6 +167,7 @@ class ExtendObservation(_core.Wrapper[Any, Any, Any]):
         return state, self._extend(timestep, self._reset_action(timestep))
 
     def step(self, state: Any, action: Any) -> Any:
+        _common.check_action(self, action)
         state, timestep = self._env.step(state, action)
         return state, self._extend(timestep, action)
 
@@ -208,6 +209,7 @@ class TransformObservation(_core.Wrapper[Any, Any, Any]):
         return state, _common.map_observation(timestep, self._fn)
 
     def step(self, state: Any, action: Any) -> Any:
+        _common.check_action(self, action)
         state, timestep = self._env.step(state, action)
         return state, _common.map_observation(timestep, self._fn)
 
@@ -259,6 +261,7 @@ class FlattenObservation(_core.Wrapper[Any, Any, Any]):
         return state, _common.map_observation(timestep, self._flatten)
 
     def step(self, state: Any, action: Any) -> Any:
+        _common.check_action(self, action)
         state, timestep = self._env.step(state, action)
         return state, _common.map_observation(timestep, self._flatten)
 
@@ -361,6 +364,7 @@ class NormalizeObservation(_core.Wrapper[Any, Any, Any]):
         return state, _common.map_observation(timestep, lambda o: self._normalize(state, o))
 
     def step(self, state: NormalizeObservationState, action: Any) -> Any:
+        _common.check_action(self, action)
         inner, timestep = self._env.step(state.inner, action)
         state = self._updated(dataclasses.replace(state, inner=inner), timestep.observation)
         return state, _common.map_observation(timestep, lambda o: self._normalize(state, o))
@@ -426,6 +430,7 @@ class FrameStack(_core.Wrapper[Any, Any, Any]):
         return FrameStackState(inner=inner, frames=frames), dataclasses.replace(timestep, observation=frames)
 
     def step(self, state: FrameStackState, action: Any) -> Any:
+        _common.check_action(self, action)
         inner, timestep = self._env.step(state.inner, action)
         frames = _common.select(
             timestep.first(), self._fill(timestep.observation), self._push(state.frames, timestep.observation))

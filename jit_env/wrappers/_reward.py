@@ -48,5 +48,6 @@ class TransformReward(_core.Wrapper[Any, Any, Any]):
         return state, dataclasses.replace(timestep, reward=self._fn(timestep.reward))
 
     def step(self, state: Any, action: Any) -> Any:
+        _common.check_action(self, action)
         state, timestep = self._env.step(state, action)
         return state, dataclasses.replace(timestep, reward=self._fn(timestep.reward))

@@ -12,13 +12,7 @@ from jit_env import _core, specs
 from jit_env.wrappers import _common
 
 
-def is_unsized_batch(env: _core.Environment[Any, Any, Any]) -> bool:
-    """True if `env`'s specs describe one slice of a batch of unknown size (`Vmap`)."""
-    while isinstance(env, _core.Wrapper):
-        if getattr(env, "unsized_batch", False):
-            return True
-        env = env.env
-    return False
+is_unsized_batch = _common.is_unsized_batch
 
 
 class Jit(_core.Wrapper[Any, Any, Any]):
@@ -35,7 +29,6 @@ class Jit(_core.Wrapper[Any, Any, Any]):
         """
         super().__init__(env)
         self._jit_kwargs = jit_kwargs
-        self._check = not is_unsized_batch(env)
         self._step_fn = jax.jit(self._checked_step, **jit_kwargs)
         self._reset_fn = jax.jit(self._reset, **jit_kwargs)
 
@@ -46,8 +39,7 @@ class Jit(_core.Wrapper[Any, Any, Any]):
         return self._env.reset(key, options=options)
 
     def _checked_step(self, state: Any, action: Any) -> Any:
-        if self._check:
-            _common.check_action_structure(self._env, self._env.action_spec(), action)
+        _common.check_action(self, action)
         return self._env.step(state, action)
 
     def reset(self, key: jax.Array, *, options: _core.EnvOptions = None) -> Any:
@@ -63,7 +55,7 @@ def _vmapped_reset(env: _core.Environment[Any, Any, Any], options_in_axes: Any) 
 
 def _checked_slice_step(env: _core.Environment[Any, Any, Any]) -> Any:
     def step(state: Any, action: Any) -> Any:
-        _common.check_action_structure(env, env.action_spec(), action)
+        _common.check_action(env, action)
         return env.step(state, action)
 
     return step
@@ -180,11 +172,8 @@ class Tile(_core.Wrapper[Any, Any, Any]):
         # `in_axes=(0, None)` broadcasts one action to every sub-environment (0.1.5 allowed it).
         in_axes = self._step_vmap_kwargs.get("in_axes", 0)
         action_axes = in_axes[1] if isinstance(in_axes, (tuple, list)) else in_axes
-        leading = {jnp.shape(x)[0] if jnp.ndim(x) else None for x in jax.tree_util.tree_leaves(action)}
-        if action_axes == 0 and leading != {self.num}:
-            raise ValueError(_common.ERR_ACTION.format(
-                self, f"expected a leading batch axis of {self.num} on every leaf, got {leading}.",
-                type(self).__name__))
+        if action_axes == 0:
+            _common.check_action(self, action)
         return self._step_fn(state, action)
 
     def render(self, state: Any) -> Any:
@@ -220,4 +209,5 @@ class StopGradient(_core.Wrapper[Any, Any, Any]):
         return _stop_gradient(self._env.reset(key, options=options))
 
     def step(self, state: Any, action: Any) -> Any:
+        _common.check_action(self, action)
         return _stop_gradient(self._env.step(state, action))

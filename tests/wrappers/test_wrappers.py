@@ -146,7 +146,8 @@ def test_jit__mismatched_action_is_a_trace_time_value_error():
     with pytest.raises(ValueError) as info:
         env.step(state, jnp.zeros(3, jnp.float32))
     detail = specs.ERR_SHAPE.format(spec="Array spec 'push'", expected=(2,), got=(3,))
-    assert str(info.value) == _common.ERR_ACTION.format("PointMass", detail, "PointMass")
+    assert str(info.value) == _common.ERR_ACTION.format(
+        env=env, spec=env.action_spec(), detail=detail, name="Jit")
     with pytest.raises(ValueError, match=r"expected dtype float32, got dtype int32"):
         env.step(state, jnp.zeros(2, jnp.int32))
 
