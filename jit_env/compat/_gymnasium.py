@@ -243,7 +243,7 @@ class SpaceCheck:
         return ValueError(_checks.ERR_ACTION_TYPE.format(spec=self._label, expected=expected, space=space, got=got))
 
     def _tuple(self, space: spaces.Tuple, parts: list[Any], x: Any) -> list[Any]:
-        if isinstance(x, (list, np.ndarray)) and np.ndim(x) > 0:
+        if isinstance(x, list) or (isinstance(x, np.ndarray) and x.ndim > 0):
             x = tuple(x)
         if not isinstance(x, tuple) or len(x) != len(parts):
             raise self._type_error(space, f"a tuple, list or array of {len(parts)} entries", x)

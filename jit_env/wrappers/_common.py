@@ -49,8 +49,16 @@ def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
 
 
 def is_unsized_batch(env: _core.Environment[Any, Any, Any]) -> bool:
-    """True if `env`'s specs describe one slice of a batch of unknown size (`Vmap`)."""
-    return any(getattr(layer, "unsized_batch", False) for layer in _core.layers(env))
+    """True if `env`'s specs describe one slice of a batch of unknown size (`Vmap`).
+
+    The outermost layer that declares `unsized_batch` decides: `Vmap` and
+    `VmapAutoReset` declare True, `Shard` (which sizes the batch it splits) False.
+    """
+    for layer in _core.layers(env):
+        declared = getattr(layer, "unsized_batch", None)
+        if declared is not None:
+            return bool(declared)
+    return False
 
 
 def check_action(env: _core.Environment[Any, Any, Any], action: Any) -> None:

@@ -11,7 +11,6 @@ import numpy as np
 from jit_env import _core, specs
 from jit_env.wrappers import _common
 
-
 is_unsized_batch = _common.is_unsized_batch
 
 
