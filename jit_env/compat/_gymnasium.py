@@ -211,8 +211,8 @@ class SpaceCheck:
             are the conversion targets).
         space: The action space the caller sees (batched for the vector bridge).
         """
-        leaf_specs, self._treedef = jax.tree_util.tree_flatten(
-            specs.unpack_spec(spec), is_leaf=_checks.is_spec)
+        leaf_specs, treedef = jax.tree_util.tree_flatten(specs.unpack_spec(spec), is_leaf=_checks.is_spec)
+        self._treedef: Any = treedef
         self._label = repr(spec)
         targets = iter([np.dtype(s.dtype) for s in leaf_specs])
         self._check = self._build(space, targets)
@@ -259,7 +259,7 @@ class SpaceCheck:
             spec=self._label, minimum=_checks.bound_text(np.asarray(low)),
             maximum=_checks.bound_text(np.asarray(high)), value=value))
 
-    def _discrete(self, space: spaces.Discrete, target: np.dtype[Any], x: Any) -> list[Any]:
+    def _discrete(self, space: Any, target: np.dtype[Any], x: Any) -> list[Any]:
         low, high = space.start, space.start + space.n - 1
         if isinstance(x, int):  # A Python bool is an int here, as in `contains`.
             try:
@@ -277,7 +277,7 @@ class SpaceCheck:
             raise self._range_error(low, high, as_np)
         return [np.asarray(as_np, target)]
 
-    def _multi_discrete(self, space: spaces.MultiDiscrete, target: np.dtype[Any], x: Any) -> list[Any]:
+    def _multi_discrete(self, space: Any, target: np.dtype[Any], x: Any) -> list[Any]:
         if isinstance(x, collections.abc.Sequence):
             try:
                 x = np.array(x)
@@ -294,7 +294,7 @@ class SpaceCheck:
             raise self._range_error(space.start, space.start + space.nvec - 1, x)
         return [x.astype(target, copy=False)]
 
-    def _box(self, space: spaces.Box, target: np.dtype[Any], x: Any) -> list[Any]:
+    def _box(self, space: Any, target: np.dtype[Any], x: Any) -> list[Any]:
         dtype = np.dtype(space.dtype)
         if isinstance(x, np.ndarray):
             natural = value = x

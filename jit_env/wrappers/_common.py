@@ -84,9 +84,10 @@ def check_action(env: _core.Environment[Any, Any, Any], action: Any) -> None:
     """
     spec = env.action_spec()
     leaf_specs, treedef = jax.tree_util.tree_flatten(specs.unpack_spec(spec), is_leaf=is_spec)
+    treedef_: Any = treedef
     try:
         try:
-            leaves = treedef.flatten_up_to(action)
+            leaves = treedef_.flatten_up_to(action)
         except (ValueError, TypeError):
             raise ValueError(specs.ERR_STRUCTURE.format(
                 spec=repr(spec), expected=treedef, got=jax.tree_util.tree_structure(action))) from None
@@ -103,10 +104,10 @@ def check_action(env: _core.Environment[Any, Any, Any], action: Any) -> None:
 def _unsized_batch_axis(spec: specs.Spec[Any], leaves: list[Any]) -> tuple[int, ...]:
     """The leading batch axis every leaf of an action for an unsized batch carries."""
     sizes = {jnp.shape(leaf)[0] if jnp.ndim(leaf) else None for leaf in leaves}
-    if len(sizes) != 1 or None in sizes:
+    size = next(iter(sizes)) if len(sizes) == 1 else None
+    if size is None:
         raise ValueError(ERR_BATCH_AXIS.format(spec=repr(spec), got=sorted(sizes, key=str)))
-    (size,) = sizes
-    return (size,)
+    return (int(size),)
 
 
 def with_extras(timestep: _core.TimeStep[Any], **entries: Any) -> _core.TimeStep[Any]:

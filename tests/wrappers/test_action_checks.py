@@ -166,3 +166,13 @@ def test_jit__python_int_is_taken_as_the_spec_dtype():
     _, timestep = env.step(state, 1)
     _, expected = envs.CartPole().step(state, np.int32(1))
     np.testing.assert_allclose(timestep.observation, expected.observation, rtol=1e-6)
+
+
+def test_step__unsized_batch_needs_one_leading_axis_on_every_leaf():
+    env = wrappers.Jit(wrappers.Vmap(_envs.DictEnv()))
+    state, _ = env.reset(jax.random.split(jax.random.key(0), 3))
+    action = (jnp.zeros((3,), jnp.int32), jnp.zeros((4, 3), jnp.float32))
+    detail = _common.ERR_BATCH_AXIS.format(spec=repr(env.action_spec()), got=[3, 4])
+    with pytest.raises(ValueError) as info:
+        env.step(state, action)
+    assert str(info.value) == _expected(env, detail)
