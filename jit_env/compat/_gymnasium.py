@@ -290,13 +290,15 @@ class SpaceCheck:
         if not np.can_cast(x.dtype, space.dtype):
             raise ValueError(_checks.ERR_ACTION_DTYPE.format(
                 spec=self._label, expected=np.dtype(space.dtype), got=x.dtype))
-        if not (np.all(space.start <= x) and np.all(x - space.start < space.nvec)):
+        if not ((space.start <= x).all() and (x - space.start < space.nvec).all()):
             raise self._range_error(space.start, space.start + space.nvec - 1, x)
         return [x.astype(target, copy=False)]
 
     def _box(self, space: Any, target: np.dtype[Any], x: Any) -> list[Any]:
-        dtype = np.dtype(space.dtype)
-        if isinstance(x, np.ndarray):
+        dtype = space.dtype
+        if type(x) is np.ndarray and x.dtype == dtype:  # The common case, and the fast path.
+            natural = value = x
+        elif isinstance(x, np.ndarray):
             natural = value = x
             if not np.can_cast(x.dtype, dtype):
                 raise ValueError(_checks.ERR_ACTION_DTYPE.format(spec=self._label, expected=dtype, got=x.dtype))
@@ -311,14 +313,14 @@ class SpaceCheck:
                 value = natural.astype(dtype)
         if value.shape != space.shape:
             raise ValueError(_checks.ERR_ACTION_SHAPE.format(spec=self._label, expected=space.shape, got=value.shape))
-        if natural.dtype.kind == "f" and not np.all(np.isfinite(natural)):
+        if natural.dtype.kind == "f" and not np.isfinite(natural).all():
             raise ValueError(_checks.ERR_ACTION_NOT_FINITE.format(spec=self._label, value=natural))
-        if not (np.all(value >= space.low) and np.all(value <= space.high)):
+        if not ((value >= space.low).all() and (value <= space.high).all()):
             raise self._range_error(space.low, space.high, natural)
         if value is not natural and dtype.kind in "biu" and not np.array_equal(natural, value):
             raise ValueError(_checks.ERR_ACTION_LOSSY.format(
                 spec=self._label, value=natural, dtype=dtype, converted=value))
-        return [value.astype(target, copy=False)]
+        return [value if value.dtype == target else value.astype(target)]
 
 
 def is_default_options(options: Any) -> bool:
