@@ -69,7 +69,8 @@ def check_action(env: _core.Environment[Any, Any, Any], action: Any) -> None:
     `vmap` and `scan` the check runs once, while tracing, and costs nothing per
     step. Over an unsized batch (`Vmap`, `VmapAutoReset` beneath `env`, whose
     specs are those of one slice) every leaf carries one leading batch axis
-    more. A weakly typed action (what a Python scalar becomes under `jit`, also
+    more, or none at all (one action broadcast with ``in_axes=(0, None)``; the
+    batch checks each slice again). A weakly typed action (what a Python scalar becomes under `jit`, also
     with `JAX_ENABLE_X64`) is taken as the spec's dtype where its kind allows it,
     exactly as `specs.Array.validate` takes the Python scalar eagerly; whether a
     traced one fits is checked on the device, like a bound. Any other dtype must
@@ -92,7 +93,9 @@ def check_action(env: _core.Environment[Any, Any, Any], action: Any) -> None:
             raise ValueError(specs.ERR_STRUCTURE.format(
                 spec=repr(spec), expected=treedef, got=jax.tree_util.tree_structure(action))) from None
         batch: tuple[int, ...] = ()
-        if is_unsized_batch(env):
+        sliced = all(jnp.ndim(leaf) == len(s.shape) for s, leaf in zip(leaf_specs, leaves, strict=True)
+                     if isinstance(s, specs.Array))
+        if is_unsized_batch(env) and not sliced:  # One slice's action is broadcast (`in_axes=None`).
             batch = _unsized_batch_axis(spec, leaves)
         for leaf_spec, leaf in zip(leaf_specs, leaves, strict=True):
             if isinstance(leaf_spec, specs.Array):

@@ -176,3 +176,10 @@ def test_step__unsized_batch_needs_one_leading_axis_on_every_leaf():
     with pytest.raises(ValueError) as info:
         env.step(state, action)
     assert str(info.value) == _expected(env, detail)
+
+
+def test_step__unsized_batch_takes_one_broadcast_action_with_in_axes_none():
+    env = wrappers.Jit(wrappers.Vmap(_envs.PointMass(), in_axes=(0, None)))
+    state, _ = env.reset(jax.random.split(jax.random.key(0), 3))
+    _, timestep = env.step(state, jnp.full((2,), 0.1, jnp.float32))
+    assert timestep.reward.shape == (3,)

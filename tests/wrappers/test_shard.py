@@ -189,7 +189,7 @@ def test_shard__works_and_passes_check_env_on_explicit_and_auto_meshes():
             vmapped = wrappers.Shard(wrappers.VmapAutoReset(base), mesh=mesh, axis_name="envs", num_envs=8)
             for env in (tiled, vmapped):
                 testing.check_env(env, num_steps=6)
-                assert env.observation_spec().num == 8
+                assert env.observation_spec().generate_value().shape == (8, 4)
                 state, _ = jax.jit(env.reset)(jax.random.key(0))
                 frames = env.render(state)
                 assert frames.shape[0] == 8 and frames.dtype == np.uint8, frames.shape
