@@ -43,6 +43,15 @@ ERR_NOT_AN_ENV = (
 ERR_NO_VIDEO = (
     "Saving a GIF needs Pillow, from the video extra: pip install 'jit_env[video]' ({error})."
 )
+ERR_GIF_SUFFIX = "`gif` must name a .gif file, got {path!r}; e.g. --gif episode.gif."
+ERR_GIF_DIR = (
+    "`gif` {path!r} is in the directory {directory!r}, which does not exist; create it first or "
+    "pick another path."
+)
+ERR_GIF_NO_RENDER = (
+    "`gif` needs an environment that renders, but {env_id} has no renderer ({error}); run it "
+    "without --gif, or pick an environment whose `render` is implemented (jit-env list)."
+)
 ERR_USAGE = "jit-env: error: {}"
 
 
@@ -152,9 +161,12 @@ def run(
     Returns:
         The `RunResult`.
 
+    Every argument is checked before any work starts.
+
     Raises:
-        ValueError: If `env_id` is unknown (naming close matches) or a count
-            is not positive.
+        ValueError: If `env_id` is unknown (naming close matches), a count
+            is not positive, or `gif` is not a ``.gif`` path in an existing
+            directory or the environment cannot render.
         ImportError: If `gif` is given and Pillow is missing.
 
     >>> import io
@@ -168,12 +180,10 @@ def run(
     for name, value in (("num_envs", num_envs), ("steps", steps), ("chunk", chunk), ("max_frames", max_frames)):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ValueError(f"`{name}` {ERR_POSITIVE.format(value)}.")
+    single = _registry.make(env_id)
     if gif is not None:
-        try:
-            import PIL  # noqa: F401 -- fail before the rollout, not after it.
-        except ImportError as e:
-            raise ImportError(ERR_NO_VIDEO.format(error=e)) from e
-    env = wrappers.wrap(_registry.make(env_id), num_envs=num_envs, jit=False)
+        _check_gif(env_id, single, gif)
+    env = wrappers.wrap(single, num_envs=num_envs, jit=False)
     key = jax.random.key(seed)
     state, _ = jax.jit(env.reset)(key)
     chunk = min(chunk, steps)
@@ -214,6 +224,24 @@ def run(
         print(f"saved {frames} frames of the first environment's first episode to {os.fspath(gif)}",
               file=out)
     return result
+
+
+def _check_gif(env_id: str, env: _core.Environment[Any, Any, Any], gif: str | os.PathLike[str]) -> None:
+    """Refuses, before any work, a GIF that could not be saved (`run`'s `gif`)."""
+    path = os.fspath(gif)
+    if os.path.splitext(path)[1].lower() != ".gif":
+        raise ValueError(ERR_GIF_SUFFIX.format(path=path))
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise ValueError(ERR_GIF_DIR.format(path=path, directory=directory))
+    try:
+        import PIL  # noqa: F401 -- fail before the rollout, not after it.
+    except ImportError as e:
+        raise ImportError(ERR_NO_VIDEO.format(error=e)) from e
+    try:  # Shapes only: nothing is compiled or run.
+        jax.eval_shape(lambda key: env.render(env.reset(key)[0]), jax.random.key(0))
+    except NotImplementedError as e:
+        raise ValueError(ERR_GIF_NO_RENDER.format(env_id=env_id, error=e)) from None
 
 
 def save_episode_gif(env_id: str, path: str | os.PathLike[str], *, seed: int = 0, num_envs: int = 1,
@@ -271,7 +299,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         run(_registered(args.env_id), num_envs=args.num_envs, steps=args.steps, chunk=args.chunk,
             seed=args.seed, gif=args.gif, max_frames=args.max_frames)
-    except ImportError as e:
+    except (ImportError, ValueError) as e:  # `run` checks every argument before any work.
         raise UsageError(str(e)) from None
     return 0
 
@@ -479,7 +507,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs the ``jit-env`` command line and returns its exit status.
 
     0 on success, 1 when `check` finds a failure, 2 for bad arguments (an
-    unknown id, a count <= 0, a module that does not import, a missing attribute).
+    unknown id, a count <= 0, a module that does not import, a missing attribute,
+    a GIF path that is not ``.gif`` or lies in no existing directory, a GIF of an
+    environment that does not render), all found before any work starts.
 
     >>> main(["run", "Nope-v0"])
     2

@@ -466,13 +466,13 @@ class WrapperState(Generic[State]):
 
     @property
     def key(self) -> jax.Array:
-        """The PRNG key of the innermost state."""
-        return self.inner.key  # type: ignore[attr-defined]
+        """The PRNG key of the innermost state (an attribute or a dict entry, as `state_key`)."""
+        return state_key(self.inner)
 
     @property
     def options(self) -> EnvOptions:
-        """The reset options remembered by the innermost state, if any."""
-        return getattr(self.inner, "options", None)
+        """The reset options remembered by the innermost state, if any (as `state_options`)."""
+        return state_options(self.inner)
 
 
 class Wrapper(Environment[State, Action, Observation, Reward, Discount]):

@@ -153,8 +153,10 @@ def rollout(
         `Trajectory` with a leading time axis of length `num_steps`.
 
     Raises:
-        ValueError: If `num_steps` is not a positive int or `keep` names an
-            unknown field.
+        ValueError: If `num_steps` is not a positive int, `keep` names an
+            unknown field, or the policy's action does not match the action
+            spec in structure, shape or dtype (`wrappers` `ERR_ACTION`, raised
+            while tracing, before anything runs).
         TypeError: If `keep` is a string.
 
     >>> import jax, jit_env
@@ -180,6 +182,7 @@ def rollout(
     def body(carry: tuple[Any, _core.TimeStep[Any]], step_key: jax.Array) -> Any:
         state, timestep = carry
         action = policy(params, timestep.observation, step_key)
+        _common.check_action(env, action)
         state, next_timestep = env.step(state, action)
         return (state, next_timestep), _record(action, timestep.observation, next_timestep, chosen)
 

@@ -48,6 +48,23 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     from jit_env._core import Environment
 
+__all__ = [
+    "Array",
+    "Batched",
+    "BoundedArray",
+    "CompositeSpec",
+    "Dict",
+    "DiscreteArray",
+    "EnvironmentSpec",
+    "Spec",
+    "Tree",
+    "Tuple",
+    "is_spec",
+    "make_environment_spec",
+    "reshape_spec",
+    "unpack_spec",
+]
+
 T = TypeVar("T")
 
 ERR_SHAPE = "{spec}: expected shape {expected}, got shape {got}."
@@ -55,7 +72,18 @@ ERR_DTYPE = "{spec}: expected dtype {expected}, got dtype {got}. Cast the value 
 ERR_BELOW = "{spec}: value {value} is below the minimum {minimum}."
 ERR_ABOVE = "{spec}: value {value} is above the maximum {maximum}."
 ERR_STRUCTURE = "{spec}: expected a value with structure {expected}, got {got}."
-ERR_BOUNDS_SHAPE = "`{which}` of shape {got} does not broadcast to the spec shape {shape}."
+ERR_BAD_SHAPE = (
+    "{spec}: `shape` must be a sequence of non-negative ints, got {shape!r}. Pass e.g. "
+    "shape=(2, 3), or () for a scalar."
+)
+ERR_BOUNDS_SHAPE = (
+    "{spec}: `{which}` of shape {got} does not broadcast to the spec shape {shape}. Pass a "
+    "scalar or an array that broadcasts to {shape}."
+)
+ERR_BOUNDS_NAN = (
+    "{spec}: `{which}` must not be NaN, got {value}. Use -inf or inf for an unbounded side, or "
+    "an Array spec for no bounds."
+)
 ERR_BOUNDS_ORDER = "`minimum` must be <= `maximum` everywhere, got minimum={} and maximum={}."
 ERR_NOT_INTEGER = "`dtype` of a DiscreteArray must be an integer type, got {}."
 ERR_NUM_VALUES = "`num_values` must hold positive integers, got {}."
@@ -132,6 +160,18 @@ def _fits(x: Any, dtype: np.dtype[Any], xp: Any) -> Any:
     return xp.ones(x.shape, bool)
 
 
+def _check_shape(shape: Any, label: str) -> tuple[int, ...]:
+    """`shape` as a tuple of ints, or ValueError naming the spec (no bool, float or negative entry)."""
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise ValueError(ERR_BAD_SHAPE.format(spec=label, shape=shape)) from None
+    for d in dims:
+        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)) or d < 0:
+            raise ValueError(ERR_BAD_SHAPE.format(spec=label, shape=shape))
+    return tuple(int(d) for d in dims)
+
+
 class Spec(Generic[T], metaclass=abc.ABCMeta):
     """Base class of all specs; see the module docstring for the shared methods."""
 
@@ -199,13 +239,17 @@ class Array(Spec[jax.Array]):
 
     def __init__(self, shape: Sequence[int], dtype: Any, name: str = ""):
         """Args:
-        shape: The array's shape.
+        shape: The array's shape: non-negative ints (Python or NumPy).
         dtype: The array's dtype, canonicalised as JAX would (float64 is
             float32 unless `JAX_ENABLE_X64` is set).
         name: An optional name, used in error messages.
+
+        Raises:
+            ValueError: If `shape` is not a sequence of non-negative ints
+                (`ERR_BAD_SHAPE`).
         """
         super().__init__(name)
-        self._shape = tuple(int(d) for d in shape)
+        self._shape = _check_shape(shape, f"{type(self).__name__} spec" + (f" {name!r}" if name else ""))
         self._dtype = _canonical_dtype(dtype)
 
     @property
@@ -352,19 +396,22 @@ class BoundedArray(Array):
         name: An optional name.
 
         Raises:
-            ValueError: If a bound does not broadcast to `shape` or
+            ValueError: If `shape` is not a sequence of non-negative ints, a
+                bound is NaN or does not broadcast to `shape`, or
                 `minimum > maximum` anywhere.
         """
         super().__init__(shape, dtype, name)
         bounds = []
         for which, bound in (("minimum", minimum), ("maximum", maximum)):
+            raw = np.asarray(bound)
+            if raw.dtype.kind in "fc" and np.any(np.isnan(raw)):
+                raise ValueError(ERR_BOUNDS_NAN.format(spec=self._label(), which=which, value=raw))
             arr = np.array(bound, dtype=self._dtype)
             try:
                 np.broadcast_to(arr, self._shape)
             except ValueError:
-                raise ValueError(
-                    ERR_BOUNDS_SHAPE.format(which=which, got=arr.shape, shape=self._shape)
-                ) from None
+                raise ValueError(ERR_BOUNDS_SHAPE.format(
+                    spec=self._label(), which=which, got=arr.shape, shape=self._shape)) from None
             arr.flags.writeable = False
             bounds.append(arr)
         self._minimum, self._maximum = bounds
@@ -907,5 +954,5 @@ def make_environment_spec(env: Environment[Any, Any, Any]) -> EnvironmentSpec:
     )
 
 
-PrimitiveSpec = Array
+PrimitiveSpec = Array  # jit_env 0.1.5's name of `Array`; deprecated, so not in `__all__`.
 """jit_env 0.1.5's name for the base of the leaf specs; an alias of `Array`."""

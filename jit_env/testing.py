@@ -105,6 +105,12 @@ ERR_KEY_STORED = (
     "jax.random.split(key)`); auto-reset wrappers reset from `state.key`, so storing it would "
     "replay the same episode forever."
 )
+ERR_KEY_IGNORED = (
+    "Check 'keys' failed: reset gave the same state and time step for two different keys. "
+    "Likely cause: reset ignores its key (it draws from, or stores, a fixed key); auto-reset "
+    "wrappers reset from state.key, so every episode would replay the first. Split the key "
+    "reset is given: `key, draw = jax.random.split(key)`."
+)
 ERR_KEY_SHARED = (
     "Check 'keys' failed: {count} of the {num} sub-environments got the same key from reset. "
     "Likely cause: a batched reset must give each sub-environment its own key "
@@ -509,6 +515,10 @@ class _Checker:
         same = np.all(words == given, axis=-1)
         if np.any(same):
             raise EnvCheckError("keys", ERR_KEY_STORED.format(rows=_rows(same)))
+        other_reset = self.call("keys", "jax.jit(reset)",
+                                lambda: self.reset_jit(jax.random.fold_in(self.key, 3)))
+        if _first_difference(self.first, other_reset, exact=True) is None:
+            raise EnvCheckError("keys", ERR_KEY_IGNORED)
         if words.ndim == 2 and words.shape[0] > 1:
             distinct = len({tuple(w) for w in words.tolist()})
             if distinct < words.shape[0]:
@@ -517,9 +527,14 @@ class _Checker:
         # A step that draws from state.key must store a new key: compare against a state
         # that differs only in its key (states whose key cannot be replaced are not checked).
         try:
-            other_key = jax.random.split(jax.random.fold_in(self.key, 5), jnp.shape(stored))
-            if not _is_key(stored):
+            # A raw key (uint32[..., 2], which reset accepts) has its key data as the last axis.
+            batch = jnp.shape(stored) if _is_key(stored) else jnp.shape(stored)[:-1]
+            other_key = jax.random.split(jax.random.fold_in(self.key, 5), batch)
+            if _is_key(other_key) and not _is_key(stored):
                 other_key = jax.random.key_data(other_key)
+            # Laid out as the stored key (a sharding is part of the type on explicit meshes).
+            if isinstance(stored, jax.Array) and not isinstance(stored, jax.core.Tracer):
+                other_key = jax.device_put(other_key, stored.sharding)
             other = _core.replace_key(state, other_key)
         except (TypeError, ValueError):
             return
@@ -750,8 +765,10 @@ def check_env(
     * ``purity``: the same key gives the same reset, the same `(state, action)`
       the same step (called eagerly, twice), and the same rollout.
     * ``keys``: the state carries a key that is not the reset key (nor shared
-      by sub-environments); a step whose result depends on `state.key`
-      stores a new key.
+      by sub-environments); two reset keys give two different states (a reset
+      that ignores its key would replay one episode forever under auto-reset);
+      a step whose result depends on `state.key` stores a new key. Raw keys
+      (``jax.random.PRNGKey``) work as typed ones do.
     * ``rollout``: a `num_steps` random-action rollout in one jitted `lax.scan`
       (the checker resets after LAST unless the environment auto-resets) stays
       inside the specs (except the placeholders of a FIRST after a LAST).

@@ -210,3 +210,40 @@ def test_main__bench_without_a_gymnasium_twin(capsys):
 def test_cli__doctests_pass():
     result = doctest.testmod(_cli)
     assert result.attempted > 0 and result.failed == 0
+
+
+def _bad_gif_cases(tmp_path):
+    gymnax_error = NotImplementedError(
+        "FromGymnax has no renderer: pass `renderer=` to Environment.__init__ or override `render`.")
+    missing = tmp_path / "no" / "such" / "dir" / "x.gif"
+    return [
+        ("Catch-v0", str(tmp_path / "out.txt"), _cli.ERR_GIF_SUFFIX.format(path=str(tmp_path / "out.txt"))),
+        ("Catch-v0", str(missing), _cli.ERR_GIF_DIR.format(path=str(missing), directory=str(missing.parent))),
+        ("gymnax/CartPole-v1", str(tmp_path / "x.gif"),
+         _cli.ERR_GIF_NO_RENDER.format(env_id="gymnax/CartPole-v1", error=gymnax_error)),
+    ]
+
+
+@pytest.mark.parametrize("case", [0, 1, 2], ids=["not-gif", "no-such-dir", "gymnax-no-renderer"])
+def test_main__run_bad_gif_exits_2_before_any_work(capsys, monkeypatch, tmp_path, case):
+    # Before: a traceback and exit 1, after the whole rollout.
+    env_id, gif, message = _bad_gif_cases(tmp_path)[case]
+    started = []
+    monkeypatch.setattr(_cli, "_random_chunk", lambda *a, **k: started.append(a))
+    assert _cli.main(["run", env_id, "--num-envs", "2", "--steps", "5", "--gif", gif]) == 2
+    assert capsys.readouterr().err == _usage_error(message)
+    assert started == []  # No rollout was built.
+    assert not os.path.exists(gif)
+
+
+def test_run__bad_gif_is_a_value_error():
+    with pytest.raises(ValueError) as info:
+        _cli.run("Catch-v0", num_envs=2, steps=5, gif="episode.png", progress=False)
+    assert str(info.value) == _cli.ERR_GIF_SUFFIX.format(path="episode.png")
+
+
+def test_main__run_saves_a_gif_with_an_upper_case_suffix(capsys, tmp_path):
+    gif = tmp_path / "episode.GIF"
+    assert _cli.main(["run", "Catch-v0", "--num-envs", "2", "--steps", "5", "--chunk", "5",
+                      "--gif", str(gif), "--max-frames", "4"]) == 0
+    assert gif.exists() and "saved 4 frames" in capsys.readouterr().out

@@ -301,3 +301,46 @@ def test_install__every_extra_a_command_names_is_declared_as_pip_normalises_it()
     assert {"gymnax", "video", "test"} <= named  # the scan found the commands
     assert {extra for extra in named | declared if extra != re.sub(r"[-_.]+", "-", extra).lower()} == set()
     assert named - declared == set()
+
+
+class _DictKeyEnv(jit_env.Environment):
+    """A state that is a plain dict with a "key" entry (which the key helpers accept)."""
+
+    def reset(self, key, *, options=None):
+        key, draw = jax.random.split(key)
+        state = {"key": key, "t": jnp.zeros((), jnp.int32), "x": jax.random.uniform(draw, (1,))}
+        return state, jit_env.restart(state["x"])
+
+    def step(self, state, action):
+        key, draw = jax.random.split(state["key"])
+        state = {"key": key, "t": state["t"] + 1, "x": state["x"] + jax.random.uniform(draw, (1,))}
+        return state, jax.lax.cond(state["t"] >= 3, lambda: jit_env.termination(jnp.float32(1), state["x"]),
+                                   lambda: jit_env.transition(jnp.float32(1), state["x"]))
+
+    def observation_spec(self):
+        return specs.Array((1,), jnp.float32)
+
+    def action_spec(self):
+        return specs.DiscreteArray(2)
+
+    def reward_spec(self):
+        return specs.Array((), jnp.float32)
+
+    def discount_spec(self):
+        return specs.BoundedArray((), jnp.float32, 0.0, 1.0)
+
+
+def test_wrapper_state__reads_the_key_of_a_dict_state_under_wrap():
+    # Before: "EpisodeStatisticsState carries no PRNG key" at the first auto-reset.
+    env = wrappers.wrap(_DictKeyEnv(), num_envs=2, max_episode_steps=5)
+    state, _ = env.reset(jax.random.key(0))
+    assert _core.state_key(state).shape == (2,)
+    for _ in range(3):
+        state, timestep = env.step(state, jnp.zeros(2, jnp.int32))
+    np.testing.assert_array_equal(timestep.extras["episode"]["length"], [3, 3])
+    np.testing.assert_array_equal(timestep.extras["episode"]["done"], [True, True])
+    state, timestep = env.step(state, jnp.zeros(2, jnp.int32))  # The new episodes run on.
+    np.testing.assert_array_equal(timestep.extras["episode"]["length"], [1, 1])
+    inner = wrappers.EpisodeStatistics(_DictKeyEnv())
+    state, _ = inner.reset(jax.random.key(1))
+    assert state.key is state.inner["key"] and state.options is None

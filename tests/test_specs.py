@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import re
+import typing
 
 import jax
 import jax.numpy as jnp
@@ -174,7 +175,8 @@ def test_validate__structure_mismatch_is_a_value_error():
 def test_constructors__exact_errors():
     with pytest.raises(ValueError) as info:
         specs.BoundedArray((2,), jnp.float32, [0.0, 0.0, 0.0], 1.0)
-    assert str(info.value) == specs.ERR_BOUNDS_SHAPE.format(which="minimum", got=(3,), shape=(2,))
+    assert str(info.value) == specs.ERR_BOUNDS_SHAPE.format(
+        spec="BoundedArray spec", which="minimum", got=(3,), shape=(2,))
     with pytest.raises(ValueError, match=r"^`minimum` must be <= `maximum` everywhere"):
         specs.BoundedArray((), jnp.float32, 1.0, 0.0)
     with pytest.raises(ValueError) as info:
@@ -380,3 +382,47 @@ def test_contains__never_raises_and_agrees_with_validate(spec, value):
     except ValueError:
         valid = False
     assert bool(inside) == valid, (spec, value)
+
+
+@pytest.mark.parametrize("shape", [(-1, 2), (2.0,), (2.5, 3), (True,), "ab", 3, (None,)])
+@pytest.mark.parametrize("make", [
+    lambda shape: specs.Array(shape, jnp.float32, name="obs"),
+    lambda shape: specs.BoundedArray(shape, jnp.float32, 0.0, 1.0, name="obs"),
+], ids=["Array", "BoundedArray"])
+def test_constructors__refuse_a_shape_that_is_not_non_negative_ints(make, shape):
+    kind = "Array" if make(()).__class__ is specs.Array else "BoundedArray"
+    with pytest.raises(ValueError) as info:
+        make(shape)
+    assert str(info.value) == specs.ERR_BAD_SHAPE.format(spec=f"{kind} spec 'obs'", shape=shape)
+
+
+def test_constructors__take_numpy_ints_and_zero_dims():
+    assert specs.Array(np.array([2, 0]), jnp.float32).shape == (2, 0)
+    assert specs.Array((np.int64(3),), jnp.int32).shape == (3,)
+
+
+@pytest.mark.parametrize("which", ["minimum", "maximum"])
+def test_constructors__refuse_nan_bounds(which):
+    bounds = {"minimum": -1.0, "maximum": 1.0, which: np.array([0.0, np.nan], np.float32)}
+    with pytest.raises(ValueError) as info:
+        specs.BoundedArray((2,), jnp.float32, name="push", **bounds)
+    assert str(info.value) == specs.ERR_BOUNDS_NAN.format(
+        spec="BoundedArray spec 'push'", which=which, value=bounds[which])
+
+
+def test_constructors__refuse_bounds_that_do_not_broadcast():
+    with pytest.raises(ValueError) as info:
+        specs.BoundedArray((2, 3), jnp.float32, 0.0, np.ones((2,)), name="grid")
+    assert str(info.value) == specs.ERR_BOUNDS_SHAPE.format(
+        spec="BoundedArray spec 'grid'", which="maximum", got=(2,), shape=(2, 3))
+    assert specs.BoundedArray((2, 3), jnp.float32, 0.0, np.ones((3,))).shape == (2, 3)
+
+
+def test_specs__all_lists_the_public_names_sorted():
+    assert specs.__all__ == sorted(specs.__all__)
+    public = {name for name, value in vars(specs).items()
+              if not name.startswith(("_", "ERR_")) and not isinstance(value, typing.TypeVar)
+              and getattr(value, "__module__", None) == "jit_env.specs"}
+    assert set(specs.__all__) == public | {"PrimitiveSpec"}
+    for name in specs.__all__:
+        assert hasattr(specs, name)

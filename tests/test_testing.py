@@ -279,3 +279,27 @@ def test_run_checks__reports_each_check_and_skips_after_a_broken_structure():
 def test_run_checks__keeps_going_after_a_failed_check():
     report = testing.run_checks(testing.FakeEnv(step=_replace_step(_stuck_key)), num_steps=STEPS)
     assert {r.name: r.status for r in report} == {**{name: "PASS" for name in testing.CHECKS}, "keys": "FAIL"}
+
+
+def test_check_env__catches_a_reset_that_ignores_its_key():
+    def reset(key):  # Splits a fixed key, not the one it is given.
+        return testing.FakeEnv.default_reset(jax.random.key(0))
+
+    env = testing.FakeEnv(reset=reset)
+    # What the check exists for: under AutoReset, episode 2 replays episode 1 exactly.
+    auto = wrappers.AutoReset(env)
+    _, trajectory = jit_env.rollout(auto, lambda p, o, k: jnp.int32(0), jax.random.key(1), 10)
+    length = testing.FakeEnv.EPISODE_LENGTH
+    np.testing.assert_array_equal(trajectory.observations[1:length], trajectory.observations[length + 1:2 * length])
+    _fails(env, testing.ERR_KEY_IGNORED)
+    _fails(wrappers.Tile(env, 2), testing.ERR_KEY_IGNORED)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: jit_env.make("CartPole-v1"),
+    lambda: wrappers.wrap(jit_env.make("CartPole-v1"), num_envs=2),
+    lambda: testing.FakeEnv(),
+], ids=["CartPole", "wrap-num-envs-2", "FakeEnv"])
+def test_check_env__passes_a_correct_env_with_a_raw_key(make):
+    # Before: 'keys' (a key batch of the raw key's shape) and then a false 'retrace'.
+    testing.check_env(make(), key=jax.random.PRNGKey(0), num_steps=STEPS)

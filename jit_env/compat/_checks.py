@@ -24,6 +24,18 @@ ERR_ACTION_RANGE = (
     "Action for the action spec {spec} must lie in [{minimum}, {maximum}], got {value}; "
     "the bridge never clips."
 )
+ERR_ACTION_NOT_FINITE = (
+    "Action for the action spec {spec} must be finite, got {value}; NaN and infinities are "
+    "outside every float action space, and one would poison the episode."
+)
+ERR_ACTION_LOSSY = (
+    "Action for the action spec {spec} changes value when converted to {dtype}: {value} "
+    "becomes {converted}; the bridge never casts lossily, so pass {dtype} values."
+)
+ERR_ACTION_TYPE = (
+    "Action for the action spec {spec} must be {expected} ({space}.contains refuses anything "
+    "else), got {got!r}."
+)
 ERR_AUTO_RESETS = (
     "{bridge} cannot run {env!r}: it resets by itself, so the caller would never see an "
     "episode end (terminated/truncated, LAST). Pass the environment without its auto-reset "
@@ -77,31 +89,26 @@ def check_bridgeable(env: Any, bridge: str, how: str, *, keeps: str | None = Non
 
 
 class LeafCheck:
-    """Eager NumPy check of one action leaf: shape, dtype and bounds.
+    """Eager NumPy check of one action leaf for the dm_env bridge: shape, dtype and range.
 
-    It accepts what the caller's contract accepts and converts it to the spec's
-    dtype without loss. With a Gymnasium space's dtype that is exactly what
-    the space's `contains` accepts: NumPy values whose dtype casts safely to the
-    space's (`np.can_cast`), Python ints for integer spaces, Python floats and
-    sequences for float spaces, all within bounds. Without one (dm_env), any
-    integer dtype is accepted for an integer spec when the values fit it.
+    It accepts what dm_env's contract accepts, converted to the spec's dtype
+    without loss: the spec's dtype or one that casts to it safely
+    (`np.can_cast`), Python ints and, for an integer spec, any integer dtype
+    whose values fit it; all within the spec's bounds. A float action must be
+    finite: NaN and infinities are refused whatever the spec's bounds, since one
+    would poison the episode. (The Gymnasium bridges check against their spaces
+    instead: `jit_env.compat._gymnasium.SpaceCheck`.)
 
     Args of the constructor:
         spec: The jit_env leaf spec the action must match (named in errors).
-        dtype: The dtype of the caller's space, or None to use the spec's (dm_env).
-        batch: Leading batch axes the action carries.
     """
 
-    __slots__ = ("any_int", "dtype", "info", "label", "maximum", "minimum", "shape", "space_dtype",
-                 "target")
+    __slots__ = ("info", "label", "maximum", "minimum", "shape", "target")
 
-    def __init__(self, spec: specs.Array, dtype: Any = None, batch: tuple[int, ...] = ()):
+    def __init__(self, spec: specs.Array):
         self.label = repr(spec)
-        self.shape = (*batch, *spec.shape)
+        self.shape = spec.shape
         self.target = np.dtype(spec.dtype)
-        self.dtype = np.dtype(spec.dtype if dtype is None else dtype)
-        self.space_dtype = dtype is not None
-        self.any_int = dtype is None and self.target.kind in "iu"
         self.info = np.iinfo(self.target) if self.target.kind in "iu" else None
         self.minimum: np.ndarray | None = None
         self.maximum: np.ndarray | None = None
@@ -111,16 +118,12 @@ class LeafCheck:
     def _as_array(self, value: Any) -> Any:
         if isinstance(value, (np.ndarray, jax.Array)):
             return value
-        if isinstance(value, int) and self.dtype.kind in "iu":
+        if isinstance(value, int) and self.target.kind in "iu":
             # A Python int: exact, or out of range for every integer dtype.
             if self.info is not None and not self.info.min <= value <= self.info.max:
                 self._range_error(value)
             return np.asarray(value, self.target)
-        array = np.asarray(value)
-        if self.space_dtype and self.dtype.kind == "f" and array.dtype.kind in "biuf":
-            # Numbers that are not an ndarray, converted as Gymnasium's Box does.
-            return array.astype(self.dtype)
-        return array
+        return np.asarray(value)
 
     def __call__(self, value: Any) -> Any:
         """Returns `value` ready for the device, or raises ValueError."""
@@ -128,15 +131,19 @@ class LeafCheck:
         if value.shape != self.shape:
             raise ValueError(ERR_ACTION_SHAPE.format(spec=self.label, expected=self.shape, got=value.shape))
         dtype = np.dtype(value.dtype)
-        integers = self.any_int and dtype.kind in "iu"
-        if not (np.can_cast(dtype, self.dtype) or integers):
-            raise ValueError(ERR_ACTION_DTYPE.format(spec=self.label, expected=self.dtype, got=dtype))
+        integers = self.info is not None and dtype.kind in "iu"
+        if not (np.can_cast(dtype, self.target) or integers):
+            raise ValueError(ERR_ACTION_DTYPE.format(spec=self.label, expected=self.target, got=dtype))
+        if dtype.kind == "f":
+            host = np.asarray(value)
+            if not np.all(np.isfinite(host)):
+                raise ValueError(ERR_ACTION_NOT_FINITE.format(spec=self.label, value=host))
         if self.minimum is not None or (
                 self.info is not None and not np.can_cast(dtype, self.target)):
             host = np.asarray(value)
             low = self.info.min if self.minimum is None else self.minimum  # type: ignore[union-attr]
             high = self.info.max if self.maximum is None else self.maximum  # type: ignore[union-attr]
-            if (host < low).any() or (host > high).any() or (dtype.kind == "f" and np.isnan(host).any()):
+            if (host < low).any() or (host > high).any():
                 self._range_error(host)
         if dtype != self.target:
             return np.asarray(value).astype(self.target)
@@ -146,10 +153,11 @@ class LeafCheck:
         minimum = self.minimum if self.minimum is not None or self.info is None else np.asarray(self.info.min)
         maximum = self.maximum if self.maximum is not None or self.info is None else np.asarray(self.info.max)
         raise ValueError(ERR_ACTION_RANGE.format(
-            spec=self.label, minimum=_bound_text(minimum), maximum=_bound_text(maximum), value=value))
+            spec=self.label, minimum=bound_text(minimum), maximum=bound_text(maximum), value=value))
 
 
-def _bound_text(bound: np.ndarray | None) -> str:
+def bound_text(bound: np.ndarray | None) -> str:
+    """A bound for an error message: its one value if uniform, else the array."""
     if bound is None:
         return "?"
     flat = np.unique(bound)
@@ -157,29 +165,16 @@ def _bound_text(bound: np.ndarray | None) -> str:
 
 
 class ActionCheck:
-    """Checks a whole action pytree against a spec, leaf by leaf, in NumPy.
+    """The dm_env bridge's check of a whole action pytree, leaf by leaf (`LeafCheck`), in NumPy.
 
     Args of the constructor:
         spec: The action spec.
-        dtypes: Optional list of per-leaf dtypes the caller sends (default: the spec's).
-        batch: Leading batch axes of every leaf.
-        structure: Optional treedef the caller's action has (e.g. Gymnasium's
-            dicts and tuples); the checked leaves are rebuilt in the spec's structure.
     """
 
-    def __init__(
-        self,
-        spec: specs.Spec[Any],
-        *,
-        dtypes: list[Any] | None = None,
-        batch: tuple[int, ...] = (),
-        structure: Any = None,
-    ):
+    def __init__(self, spec: specs.Spec[Any]):
         leaves, treedef = jax.tree_util.tree_flatten(specs.unpack_spec(spec), is_leaf=specs.is_spec)
         self.treedef: Any = treedef
-        dtypes = dtypes or [None] * len(leaves)
-        self.checks = [LeafCheck(s, d, batch) for s, d in zip(leaves, dtypes, strict=True)]
-        self.in_treedef: Any = self.treedef if structure is None else structure
+        self.checks = [LeafCheck(s) for s in leaves]
         self.label = repr(spec)
         self._single = jax.tree_util.treedef_is_leaf(treedef)
 
@@ -188,9 +183,9 @@ class ActionCheck:
         if self._single:
             return self.checks[0](action)
         try:
-            leaves = self.in_treedef.flatten_up_to(action)
+            leaves = self.treedef.flatten_up_to(action)
         except (ValueError, TypeError):
             raise ValueError(ERR_ACTION_STRUCTURE.format(
-                spec=self.label, expected=self.in_treedef,
+                spec=self.label, expected=self.treedef,
                 got=jax.tree_util.tree_structure(action))) from None
         return self.treedef.unflatten([check(leaf) for check, leaf in zip(self.checks, leaves, strict=True)])

@@ -8,6 +8,8 @@ Discrete(3)
 
 from __future__ import annotations
 
+import collections.abc
+import functools
 from typing import Any
 
 import gymnasium
@@ -181,6 +183,146 @@ def _space_tree(space: spaces.Space[Any]) -> Any:
     return space
 
 
+class SpaceCheck:
+    """Checks an action against a Gymnasium space, in NumPy, before the device call.
+
+    It accepts exactly what `space.contains(action)` accepts, for the spaces
+    `spec_to_space` builds (`Box`, `Discrete`, `MultiDiscrete` leaves in `Dict`
+    and `Tuple`, also as `gymnasium.vector.utils.batch_space` batches them),
+    containers included: a list or an array for a `Tuple`, any `dict` (an
+    `OrderedDict` too) with the space's keys for a `Dict`. Then it converts
+    every leaf to the spec's dtype without loss, and rebuilds the spec's
+    structure. Where `contains` itself casts lossily (a `Box` takes a
+    non-ndarray value through ``np.asarray(x, dtype=space.dtype)``, so 0.7
+    would pass as 0 for an integer `Box`), the action is refused: integer and
+    bool leaves must keep their values exactly; float leaves may round, as
+    Gymnasium and JAX round Python floats. Non-numeric values (strings,
+    complex numbers) are refused. NaN and infinities are outside every float
+    space (`spec_to_space` gives finite bounds), and the error says so.
+
+    >>> check = SpaceCheck(specs.DiscreteArray(3), spec_to_space(specs.DiscreteArray(3)))
+    >>> check(2), check(2).dtype
+    (array(2, dtype=int32), dtype('int32'))
+    """
+
+    def __init__(self, spec: specs.Spec[Any], space: spaces.Space[Any]):
+        """Args:
+        spec: The action spec of one environment (named in errors; its leaves' dtypes
+            are the conversion targets).
+        space: The action space the caller sees (batched for the vector bridge).
+        """
+        leaf_specs, treedef = jax.tree_util.tree_flatten(specs.unpack_spec(spec), is_leaf=specs.is_spec)
+        self._treedef: Any = treedef
+        self._label = repr(spec)
+        targets = iter([np.dtype(s.dtype) for s in leaf_specs])
+        self._check = self._build(space, targets)
+
+    def _build(self, space: spaces.Space[Any], targets: Any) -> Any:
+        """A function from an action to its list of converted leaves (in the spec's order)."""
+        if isinstance(space, spaces.Tuple):
+            parts = [self._build(s, targets) for s in space.spaces]
+            return functools.partial(self._tuple, space, parts)
+        if isinstance(space, spaces.Dict):
+            keys = sorted(space.spaces)  # The spec's (pytree) order.
+            parts = [self._build(space.spaces[k], targets) for k in keys]
+            return functools.partial(self._dict, space, keys, parts)
+        target = next(targets)
+        if isinstance(space, spaces.Discrete):
+            return functools.partial(self._discrete, space, target)
+        if isinstance(space, spaces.MultiDiscrete):
+            return functools.partial(self._multi_discrete, space, target)
+        if isinstance(space, spaces.Box):
+            return functools.partial(self._box, space, target)
+        raise NotImplementedError(ERR_UNKNOWN_SPACE.format(space))
+
+    def __call__(self, action: Any) -> Any:
+        """Returns the action in the spec's structure and dtypes, or raises ValueError."""
+        return self._treedef.unflatten(self._check(action))
+
+    def _type_error(self, space: Any, expected: str, got: Any) -> ValueError:
+        return ValueError(_checks.ERR_ACTION_TYPE.format(spec=self._label, expected=expected, space=space, got=got))
+
+    def _tuple(self, space: spaces.Tuple, parts: list[Any], x: Any) -> list[Any]:
+        if isinstance(x, list) or (isinstance(x, np.ndarray) and x.ndim > 0):
+            x = tuple(x)
+        if not isinstance(x, tuple) or len(x) != len(parts):
+            raise self._type_error(space, f"a tuple, list or array of {len(parts)} entries", x)
+        return [leaf for part, value in zip(parts, x, strict=True) for leaf in part(value)]
+
+    def _dict(self, space: spaces.Dict, keys: list[Any], parts: list[Any], x: Any) -> list[Any]:
+        if not isinstance(x, dict) or x.keys() != space.spaces.keys():
+            raise self._type_error(space, f"a dict with the keys {keys}", x)
+        return [leaf for key, part in zip(keys, parts, strict=True) for leaf in part(x[key])]
+
+    def _range_error(self, low: Any, high: Any, value: Any) -> ValueError:
+        return ValueError(_checks.ERR_ACTION_RANGE.format(
+            spec=self._label, minimum=_checks.bound_text(np.asarray(low)),
+            maximum=_checks.bound_text(np.asarray(high)), value=value))
+
+    def _discrete(self, space: Any, target: np.dtype[Any], x: Any) -> list[Any]:
+        low, high = space.start, space.start + space.n - 1
+        if isinstance(x, int):  # A Python bool is an int here, as in `contains`.
+            try:
+                as_np = np.dtype(space.dtype).type(x)
+            except OverflowError:
+                raise self._range_error(low, high, x) from None
+        elif isinstance(x, (np.generic, np.ndarray)) and np.issubdtype(x.dtype, np.integer) and x.shape == ():
+            as_np = x
+        else:
+            raise self._type_error(space, "a Python int or a NumPy integer of shape ()", x)
+        if not np.can_cast(as_np.dtype, space.dtype):
+            raise ValueError(_checks.ERR_ACTION_DTYPE.format(
+                spec=self._label, expected=np.dtype(space.dtype), got=as_np.dtype))
+        if not space.start <= as_np < space.start + space.n:
+            raise self._range_error(low, high, as_np)
+        return [np.asarray(as_np, target)]
+
+    def _multi_discrete(self, space: Any, target: np.dtype[Any], x: Any) -> list[Any]:
+        if isinstance(x, collections.abc.Sequence):
+            try:
+                x = np.array(x)
+            except ValueError:  # Ragged.
+                raise self._type_error(space, f"an integer array of shape {space.shape}", x) from None
+        if not isinstance(x, np.ndarray):
+            raise self._type_error(space, f"a NumPy integer array (or a sequence) of shape {space.shape}", x)
+        if x.shape != space.shape:
+            raise ValueError(_checks.ERR_ACTION_SHAPE.format(spec=self._label, expected=space.shape, got=x.shape))
+        if not np.can_cast(x.dtype, space.dtype):
+            raise ValueError(_checks.ERR_ACTION_DTYPE.format(
+                spec=self._label, expected=np.dtype(space.dtype), got=x.dtype))
+        if not ((space.start <= x).all() and (x - space.start < space.nvec).all()):
+            raise self._range_error(space.start, space.start + space.nvec - 1, x)
+        return [x.astype(target, copy=False)]
+
+    def _box(self, space: Any, target: np.dtype[Any], x: Any) -> list[Any]:
+        dtype = space.dtype
+        if type(x) is np.ndarray and x.dtype == dtype:  # The common case, and the fast path.
+            natural = value = x
+        elif isinstance(x, np.ndarray):
+            natural = value = x
+            if not np.can_cast(x.dtype, dtype):
+                raise ValueError(_checks.ERR_ACTION_DTYPE.format(spec=self._label, expected=dtype, got=x.dtype))
+        else:  # `contains` takes it through np.asarray(x, dtype=space.dtype).
+            try:
+                natural = np.asarray(x)
+            except (ValueError, TypeError, OverflowError):
+                natural = np.asarray(None)
+            if natural.dtype.kind not in "biuf":
+                raise self._type_error(space, f"numbers of shape {space.shape}", x)
+            with np.errstate(all="ignore"):
+                value = natural.astype(dtype)
+        if value.shape != space.shape:
+            raise ValueError(_checks.ERR_ACTION_SHAPE.format(spec=self._label, expected=space.shape, got=value.shape))
+        if natural.dtype.kind == "f" and not np.isfinite(natural).all():
+            raise ValueError(_checks.ERR_ACTION_NOT_FINITE.format(spec=self._label, value=natural))
+        if not ((value >= space.low).all() and (value <= space.high).all()):
+            raise self._range_error(space.low, space.high, natural)
+        if value is not natural and dtype.kind in "biu" and not np.array_equal(natural, value):
+            raise ValueError(_checks.ERR_ACTION_LOSSY.format(
+                spec=self._label, value=natural, dtype=dtype, converted=value))
+        return [value if value.dtype == target else value.astype(target)]
+
+
 def is_default_options(options: Any) -> bool:
     """True for reset options that mean "the bridge's own": None or an empty dict.
 
@@ -224,9 +366,10 @@ class ToGymnasium(gymnasium.Env[Any, Any]):
     the same seed gives the same episode. `terminated` is LAST with discount
     0, `truncated` LAST with discount > 0. Observations are NumPy arrays of the
     space's dtypes; `info` holds the time step's extras. Actions are checked in
-    NumPy (structure, shape, the space's dtype, range) before the device call
-    and never cast or clipped (a Discrete action of Gymnasium's int64 is
-    range-checked, then narrowed to the spec's dtype).
+    NumPy before the device call (`SpaceCheck`): exactly what
+    `action_space.contains` accepts, converted to the spec's dtypes without
+    loss (a Discrete action of Gymnasium's int64 is range-checked, then
+    narrowed), never clipped; NaN and infinities are refused.
 
     `reset(options=...)` other than None or `{}` replaces the construction
     options for that episode. The environment fixes its state's structure
@@ -287,9 +430,7 @@ class ToGymnasium(gymnasium.Env[Any, Any]):
     def _build(self) -> None:
         env = self._env
         self._obs_layout = SpaceLayout(env.observation_spec(), self.observation_space)
-        act_layout = SpaceLayout(env.action_spec(), self.action_space)
-        self._check_action = _checks.ActionCheck(
-            env.action_spec(), dtypes=act_layout.dtypes, structure=act_layout.space_treedef)
+        self._check_action = SpaceCheck(env.action_spec(), self.action_space)
         # One set of jitted functions: the environment fixes its state's structure.
         self._jitted = _jit_functions(env, self._options)
         # Episodes after the first keep what the stack keeps across them.

@@ -250,10 +250,7 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
     def _build(self) -> None:
         env, num_envs, mode = self._env, self.num_envs, self._mode
         self._obs_layout = _gymnasium.SpaceLayout(env.observation_spec(), self.single_observation_space)
-        act_layout = _gymnasium.SpaceLayout(env.action_spec(), self.single_action_space)
-        self._check_action = _checks.ActionCheck(
-            env.action_spec(), dtypes=act_layout.dtypes, batch=(num_envs,),
-            structure=act_layout.space_treedef)
+        self._check_action = _gymnasium.SpaceCheck(env.action_spec(), self.action_space)
 
         # Auto-reset is jit_env's own (`TileAutoReset`), inside the one jitted step.
         batched: _core.Environment[Any, Any, Any]

@@ -51,6 +51,7 @@ class TransformAction(_core.Wrapper[Any, Any, Any]):
         return self._action_spec
 
     def step(self, state: Any, action: Any) -> Any:
+        _common.check_action(self, action)
         return self._env.step(state, self._fn(action))
 
 
@@ -84,6 +85,7 @@ class ClipAction(_core.Wrapper[Any, Any, Any]):
         return self._action_spec
 
     def step(self, state: Any, action: Any) -> Any:
+        _common.check_action(self, action)
         clipped = jax.tree_util.tree_map(
             lambda s, a: jnp.clip(a, s.minimum, s.maximum), self._bounds, action,
             is_leaf=specs.is_spec,

@@ -465,6 +465,7 @@ class _AutoResetWrapper(_core.Wrapper[Any, Any, Any]):
         return state, timestep
 
     def _step_with_reset_extras(self, state: Any, action: Any) -> Any:
+        _common.check_action(self, action)
         wrapped = self.state_type is not None
         inner = state.inner if wrapped else state
         if self.mode == SAME_STEP:

@@ -168,6 +168,7 @@ class ExtendObservation(_core.Wrapper[Any, Any, Any]):
         return state, self._extend(timestep, self._reset_action(timestep))
 
     def step(self, state: Any, action: Any) -> Any:
+        _common.check_action(self, action)
         state, timestep = self._env.step(state, action)
         return state, self._extend(timestep, action)
 
@@ -209,6 +210,7 @@ class TransformObservation(_core.Wrapper[Any, Any, Any]):
         return state, _common.map_observation(timestep, self._fn)
 
     def step(self, state: Any, action: Any) -> Any:
+        _common.check_action(self, action)
         state, timestep = self._env.step(state, action)
         return state, _common.map_observation(timestep, self._fn)
 
@@ -260,6 +262,7 @@ class FlattenObservation(_core.Wrapper[Any, Any, Any]):
         return state, _common.map_observation(timestep, self._flatten)
 
     def step(self, state: Any, action: Any) -> Any:
+        _common.check_action(self, action)
         state, timestep = self._env.step(state, action)
         return state, _common.map_observation(timestep, self._flatten)
 
@@ -367,6 +370,7 @@ class NormalizeObservation(_core.Wrapper[Any, Any, Any]):
         return state, _common.map_observation(timestep, lambda o: self._normalize(state, o))
 
     def step(self, state: NormalizeObservationState, action: Any) -> Any:
+        _common.check_action(self, action)
         return self.carry(state, *self._env.step(state.inner, action))
 
     def carry(self, state: NormalizeObservationState, inner_state: Any, inner_timestep: Any) -> Any:
@@ -444,6 +448,7 @@ class FrameStack(_core.Wrapper[Any, Any, Any]):
         return FrameStackState(inner=inner, frames=frames), dataclasses.replace(timestep, observation=frames)
 
     def step(self, state: FrameStackState, action: Any) -> Any:
+        _common.check_action(self, action)
         inner, timestep = self._env.step(state.inner, action)
         frames = _common.select(
             timestep.first(), self._fill(timestep.observation), self._push(state.frames, timestep.observation))

@@ -60,6 +60,7 @@ class TransformReward(_core.Wrapper[Any, Any, Any]):
         return state, dataclasses.replace(timestep, reward=placeholder)
 
     def step(self, state: Any, action: Any) -> Any:
+        _common.check_action(self, action)
         state, timestep = self._env.step(state, action)
         reward = self._fn(timestep.reward)
         placeholder = jax.tree_util.tree_map(jnp.zeros_like, reward)

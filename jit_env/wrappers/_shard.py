@@ -95,6 +95,9 @@ class Shard(_core.Wrapper[Any, Any, Any]):
     True
     """
 
+    unsized_batch = False
+    """Shard's specs describe its whole batch, also over an unsized one (it is sized by `num_envs`)."""
+
     def __init__(
         self,
         env: _core.Environment[Any, Any, Any],
@@ -186,10 +189,18 @@ class Shard(_core.Wrapper[Any, Any, Any]):
                 device_key = jax.random.split(device_key, self.num_per_device)
             return self._local(*self._env.reset(device_key, options=options))
 
-        options_spec = PartitionSpec() if self._options_in_axes is None else PartitionSpec(self.axis_name)
+        if self._options_in_axes is None:
+            options_spec = PartitionSpec()
+            options = self._laid_out(options, NamedSharding(self.mesh, PartitionSpec()))
+        else:
+            options_spec = PartitionSpec(self.axis_name)
+            options = self._laid_out(options)
+        key = self._laid_out(key, NamedSharding(self.mesh, PartitionSpec()))
         return self._shard_map(local_reset, (PartitionSpec(), options_spec))(key, options)
 
     def step(self, state: Any, action: Any) -> Any:
+        _common.check_action(self, action)
+
         def local_step(state: Any, action: Any) -> Any:
             state = jax.tree_util.tree_map(lambda x: x[0], state)
             return self._local(*self._env.step(state, action))
@@ -197,16 +208,27 @@ class Shard(_core.Wrapper[Any, Any, Any]):
         axis = PartitionSpec(self.axis_name)
         return self._shard_map(local_step, (axis, axis))(self._laid_out(state), self._laid_out(action))
 
-    def _laid_out(self, tree: Any) -> Any:
-        """`tree` resharded over the mesh axis (a no-op where it already is)."""
-        explicit = self.mesh.axis_types[self.mesh.axis_names.index(self.axis_name)] == AxisType.Explicit
-        place = jax.reshard if explicit else jax.lax.with_sharding_constraint
-        return jax.tree_util.tree_map(lambda x: place(x, self.sharding), tree)
+    def _laid_out(self, tree: Any, sharding: NamedSharding | None = None) -> Any:
+        """`tree` resharded to `sharding` (default: over the mesh axis); a no-op where it already is.
+
+        On a mesh with explicit axes (`jax.make_mesh`'s default) the sharding is
+        part of an array's type, so arrays are resharded (`jax.reshard`); on an
+        auto mesh, constrained (`jax.lax.with_sharding_constraint`).
+        """
+        sharding = self.sharding if sharding is None else sharding
+        place = jax.reshard if self._explicit else jax.lax.with_sharding_constraint
+        return jax.tree_util.tree_map(lambda x: place(jnp.asarray(x), sharding), tree)
+
+    @property
+    def _explicit(self) -> bool:
+        return bool(self.mesh.axis_types[self.mesh.axis_names.index(self.axis_name)] == AxisType.Explicit)
 
     def render(self, state: Any) -> Any:
         """Renders every device's batch with the wrapped env's `render`: `N` frames."""
         if self._renderer is not None:
             return self._renderer(state)
+        # Replicated first: an explicitly sharded axis cannot be indexed.
+        state = self._laid_out(state, NamedSharding(self.mesh, PartitionSpec()))
         frames = [np.asarray(self._env.render(jax.tree_util.tree_map(lambda x, d=d: x[d], state)))
                   for d in range(self.num_devices)]
         return np.concatenate(frames)

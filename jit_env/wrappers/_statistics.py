@@ -57,6 +57,7 @@ class EpisodeStatistics(_core.Wrapper[Any, Any, Any]):
         return state, self._extras(timestep, state)
 
     def step(self, state: EpisodeStatisticsState, action: Any) -> Any:
+        _common.check_action(self, action)
         inner, timestep = self._env.step(state.inner, action)
         new = EpisodeStatisticsState(
             inner=inner,

@@ -47,6 +47,7 @@ class TimeLimit(_core.Wrapper[Any, Any, Any]):
         return TimeLimitState(inner=state, steps=steps), timestep
 
     def step(self, state: TimeLimitState, action: Any) -> Any:
+        _common.check_action(self, action)
         inner, timestep = self._env.step(state.inner, action)
         steps = state.steps + 1
         step_type = jnp.where(

@@ -47,9 +47,6 @@ class Jit(_core.Wrapper[Any, Any, Any]):
         """
         super().__init__(env)
         self._jit_kwargs = jit_kwargs
-        batch = _core.boundary(env).batch
-        # The specs of an unsized batch describe one slice: the slices check the action.
-        self._check = batch is None or batch.size is not None
         self._step_fn = jax.jit(self._checked_step, **jit_kwargs)
         self._reset_fn = jax.jit(self._reset, **jit_kwargs)
 
@@ -60,8 +57,7 @@ class Jit(_core.Wrapper[Any, Any, Any]):
         return self._env.reset(key, options=options)
 
     def _checked_step(self, state: Any, action: Any) -> Any:
-        if self._check:
-            _common.check_action_structure(self._env, self._env.action_spec(), action)
+        _common.check_action(self, action)
         return self._env.step(state, action)
 
     def reset(self, key: jax.Array, *, options: _core.EnvOptions = None) -> Any:
@@ -77,7 +73,7 @@ def _vmapped_reset(env: _core.Environment[Any, Any, Any], options_in_axes: Any) 
 
 def _checked_slice_step(env: _core.Environment[Any, Any, Any]) -> Any:
     def step(state: Any, action: Any) -> Any:
-        _common.check_action_structure(env, env.action_spec(), action)
+        _common.check_action(env, action)
         return env.step(state, action)
 
     return step
@@ -216,14 +212,10 @@ class Tile(_core.Wrapper[Any, Any, Any]):
         return self._reset_fn(jax.random.split(key, self.num), options)
 
     def step(self, state: Any, action: Any) -> Any:
-        # An action batched along axis 0 (the default) is checked here; with
-        # `in_axes=(0, None)` one action of the inner spec is broadcast to every
-        # sub-environment (0.1.5 allowed it), and `action_spec` says so.
-        leading = {jnp.shape(x)[0] if jnp.ndim(x) else None for x in jax.tree_util.tree_leaves(action)}
-        if self._action_axis == 0 and leading != {self.num}:
-            raise ValueError(_common.ERR_ACTION.format(
-                self, f"expected a leading batch axis of {self.num} on every leaf, got {leading}.",
-                type(self).__name__))
+        # The action spec says what `step` takes: batched along axis 0 (the default), or
+        # with `in_axes=(0, None)` one action of the inner spec broadcast to every
+        # sub-environment (0.1.5 allowed it).
+        _common.check_action(self, action)
         return self._step_fn(state, action)
 
     @property
@@ -268,4 +260,5 @@ class StopGradient(_core.Wrapper[Any, Any, Any]):
         return _stop_gradient(self._env.reset(key, options=options))
 
     def step(self, state: Any, action: Any) -> Any:
+        _common.check_action(self, action)
         return _stop_gradient(self._env.step(state, action))

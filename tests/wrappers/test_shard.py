@@ -176,3 +176,51 @@ def test_shard__one_device_mesh_in_process_matches_the_inner_batch():
         state, ts = jax.jit(env.step)(state, action)
         ref_state, ref_ts = jax.jit(inner.step)(ref_state, action)  # Both compiled: same fusion.
         assert ts == ref_ts
+
+
+def test_shard__works_and_passes_check_env_on_explicit_and_auto_meshes():
+    # Before, on jax.make_mesh's explicit axes: render raised ShardingTypeError, options_in_axes=0
+    # failed ("in_specs ... does not match"), check_env reported a false 'retrace' over TileAutoReset
+    # and a 'structure' failure over VmapAutoReset, which ExtendObservation could not wrap.
+    out = _run("""
+        from jit_env import envs, testing
+        for axis_type in (jax.sharding.AxisType.Explicit, jax.sharding.AxisType.Auto):
+            mesh = jax.make_mesh((4,), ("envs",), axis_types=(axis_type,))
+            base = jit_env.make("CartPole-v1", max_episode_steps=4)
+            tiled = wrappers.Shard(wrappers.TileAutoReset(base, 2), mesh=mesh, axis_name="envs")
+            vmapped = wrappers.Shard(wrappers.VmapAutoReset(base), mesh=mesh, axis_name="envs", num_envs=8)
+            for env in (tiled, vmapped):
+                testing.check_env(env, num_steps=6)
+                assert env.observation_spec().generate_value().shape == (8, 4)
+                state, _ = jax.jit(env.reset)(jax.random.key(0))
+                frames = env.render(state)
+                assert frames.shape[0] == 8 and frames.dtype == np.uint8, frames.shape
+            extended = wrappers.ExtendObservation.pomdp_fields(vmapped)
+            state, ts = jax.jit(extended.reset)(jax.random.key(0))
+            assert ts.observation.step_type.shape == (8,), ts.observation
+            per_row = wrappers.Shard(wrappers.Tile(envs.CartPole(), 2, options_in_axes=0), mesh=mesh,
+                                     axis_name="envs", options_in_axes=0)
+            gravity = jnp.arange(8, dtype=jnp.float32)  # A plain, unsharded array.
+            state, ts = jax.jit(lambda k, o: per_row.reset(k, options=o))(jax.random.key(0), {"gravity": gravity})
+            np.testing.assert_array_equal(np.asarray(state.options.gravity).reshape(-1), np.asarray(gravity))
+            state, ts = per_row.reset(jax.random.key(0), options={"gravity": np.arange(8, dtype=np.float32)})
+            assert ts.observation.shape == (8, 4)
+        print("checked")
+    """)
+    assert out.strip() == "checked"
+
+
+def test_shard__refuses_an_action_of_the_wrong_shape_naming_its_spec():
+    out = _run("""
+        from jit_env.wrappers import _common
+        from jit_env import specs
+        mesh = jax.make_mesh((4,), ("envs",))
+        env = wrappers.Shard(wrappers.TileAutoReset(jit_env.make("CartPole-v1"), 2), mesh=mesh, axis_name="envs")
+        state, _ = jax.jit(env.reset)(jax.random.key(0))
+        detail = specs.ERR_SHAPE.format(spec="Array spec 'action'", expected=(8,), got=(4,))
+        message = _common.ERR_ACTION.format(env=env, spec=env.action_spec(), detail=detail, name="Shard")
+        with pytest.raises(ValueError, match=re.escape(message)):
+            jax.jit(env.step)(state, jnp.zeros(4, jnp.int32))
+        print("checked")
+    """)
+    assert out.strip() == "checked"
