@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from jit_env.compat._gymnax import GymnaxState as GymnaxState
     from jit_env.compat._gymnax import space_to_spec as gymnax_space_to_spec
     from jit_env.compat._registration import register_gymnasium_envs as register_gymnasium_envs
+    from jit_env.compat._sb3 import ToSB3VecEnv as ToSB3VecEnv
     from jit_env.compat._to_gymnax import ToGymnax as ToGymnax
     from jit_env.compat._to_gymnax import ToGymnaxParams as ToGymnaxParams
     from jit_env.compat._to_gymnax import ToGymnaxState as ToGymnaxState
@@ -51,6 +52,7 @@ _NAMES = {
     "GymnaxState": ("_gymnax", "GymnaxState"),
     "gymnax_space_to_spec": ("_gymnax", "space_to_spec"),
     "ToGymnax": ("_to_gymnax", "ToGymnax"),
+    "ToSB3VecEnv": ("_sb3", "ToSB3VecEnv"),
     "ToGymnaxParams": ("_to_gymnax", "ToGymnaxParams"),
     "ToGymnaxState": ("_to_gymnax", "ToGymnaxState"),
     "spec_to_gymnax_space": ("_to_gymnax", "spec_to_space"),
@@ -63,6 +65,7 @@ _DEPENDENCIES = {
     "_registration": ("gymnasium", "gymnasium"),
     "_gymnax": ("gymnax", "gymnax"),
     "_to_gymnax": ("gymnax", "gymnax"),
+    "_sb3": ("stable_baselines3", "sb3"),
 }
 
 
@@ -119,6 +122,7 @@ __all__ = [
     "ToGymnax",
     "ToGymnaxParams",
     "ToGymnaxState",
+    "ToSB3VecEnv",
     "dm_spec_to_spec",
     "gymnax_space_to_spec",
     "make_deepmind_wrapper",
