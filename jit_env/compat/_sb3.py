@@ -47,7 +47,7 @@ ERR_OPTIONS = (
 ERR_METHOD = "{name!r} is not a method of {env!r}: env_method calls the jit_env environment's methods."
 
 
-class ToSB3VecEnv(vec_env.VecEnv):  # type: ignore[misc]
+class ToSB3VecEnv(vec_env.VecEnv):
     """`num_envs` copies of a jit_env environment as a Stable-Baselines3 `VecEnv`."""
 
     def __init__(
@@ -117,12 +117,12 @@ class ToSB3VecEnv(vec_env.VecEnv):  # type: ignore[misc]
         infos = [_row(info, i) for i in range(self.num_envs)]
         if dones.any():
             final_info = info["final_info"]
-            for i in np.flatnonzero(dones):
-                self.reset_infos[i] = infos[i]
-                infos[i] = _row(final_info, int(i))
-                infos[i]["terminal_observation"] = info["final_obs"][i]
-        for i in range(self.num_envs):
-            infos[i]["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
+            for ended in np.flatnonzero(dones).tolist():
+                self.reset_infos[ended] = infos[ended]
+                infos[ended] = _row(final_info, ended)
+                infos[ended]["terminal_observation"] = info["final_obs"][ended]
+        for i, row in enumerate(infos):
+            row["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
         return observation, reward.astype(np.float32), dones, infos
 
     def close(self) -> None:
