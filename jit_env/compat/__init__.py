@@ -28,6 +28,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from jit_env.compat._gymnax import GymnaxState as GymnaxState
     from jit_env.compat._gymnax import space_to_spec as gymnax_space_to_spec
     from jit_env.compat._registration import register_gymnasium_envs as register_gymnasium_envs
+    from jit_env.compat._sb3 import ToSB3VecEnv as ToSB3VecEnv
+    from jit_env.compat._to_gymnax import ToGymnax as ToGymnax
+    from jit_env.compat._to_gymnax import ToGymnaxParams as ToGymnaxParams
+    from jit_env.compat._to_gymnax import ToGymnaxState as ToGymnaxState
+    from jit_env.compat._to_gymnax import spec_to_space as spec_to_gymnax_space
 
 ERR_MISSING = (
     "{feature} needs the `{module}` package, which is not installed: pip install \"jit_env[{extra}]\""
@@ -46,6 +51,11 @@ _NAMES = {
     "FromGymnax": ("_gymnax", "FromGymnax"),
     "GymnaxState": ("_gymnax", "GymnaxState"),
     "gymnax_space_to_spec": ("_gymnax", "space_to_spec"),
+    "ToGymnax": ("_to_gymnax", "ToGymnax"),
+    "ToSB3VecEnv": ("_sb3", "ToSB3VecEnv"),
+    "ToGymnaxParams": ("_to_gymnax", "ToGymnaxParams"),
+    "ToGymnaxState": ("_to_gymnax", "ToGymnaxState"),
+    "spec_to_gymnax_space": ("_to_gymnax", "spec_to_space"),
 }
 # module -> (the library it needs, its setup.cfg extra)
 _DEPENDENCIES = {
@@ -54,6 +64,8 @@ _DEPENDENCIES = {
     "_gymnasium_vector": ("gymnasium", "gymnasium"),
     "_registration": ("gymnasium", "gymnasium"),
     "_gymnax": ("gymnax", "gymnax"),
+    "_to_gymnax": ("gymnax", "gymnax"),
+    "_sb3": ("stable_baselines3", "sb3"),
 }
 
 
@@ -109,10 +121,15 @@ __all__ = [
     "ToDeepmindEnv",
     "ToGymnasium",
     "ToGymnasiumVector",
+    "ToGymnax",
+    "ToGymnaxParams",
+    "ToGymnaxState",
+    "ToSB3VecEnv",
     "dm_spec_to_spec",
     "gymnax_space_to_spec",
     "register_gymnasium_envs",
     "space_to_spec",
     "spec_to_dm_spec",
+    "spec_to_gymnax_space",
     "spec_to_space",
 ]

@@ -1,4 +1,4 @@
-"""examples/sb3_gymnasium.py runs Stable-Baselines3 PPO through ToGymnasium (clients tox env)."""
+"""examples/sb3_gymnasium.py trains Stable-Baselines3 PPO through ToSB3VecEnv (clients tox env)."""
 
 from __future__ import annotations
 
@@ -28,9 +28,12 @@ def test_sb3_example__short_run_trains_and_evaluates():
     # SB3's env checker passed (it raises on a broken env) and printed no warning about it.
     assert "UserWarning" not in result.stderr, result.stderr
     match = re.search(
-        r"via ToGymnasium: 2048 steps; mean return over 5 episodes ([\d.]+) before, ([\d.]+) \+/- ([\d.]+) after",
+        r"via ToSB3VecEnv \(8 envs\): 16384 steps; mean return over 10 episodes ([\d.]+) before, "
+        r"([\d.]+) \+/- ([\d.]+) after",
         result.stdout)
     assert match, result.stdout
     before, after, _ = map(float, match.groups())
     # CartPole returns: one per step, between 1 and the 500-step limit.
     assert all(math.isfinite(x) and 1.0 <= x <= 500.0 for x in (before, after))
+    # The short run learns: a random policy scores about 22.
+    assert after > 2 * 22 and after > before, result.stdout
