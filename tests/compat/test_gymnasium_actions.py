@@ -142,7 +142,7 @@ def test_space_check__accepts_exactly_what_contains_accepts_without_loss(name, b
             assert _lossy(space, value), (value, str(e))
         return
     assert contained, value
-    leaf_specs = jax.tree_util.tree_leaves(specs.unpack_spec(spec), is_leaf=_checks.is_spec)
+    leaf_specs = jax.tree_util.tree_leaves(specs.unpack_spec(spec), is_leaf=specs.is_spec)
     got = jax.tree_util.tree_leaves(converted)
     originals = _space_leaves(space, value)
     for leaf_spec, leaf, original in zip(leaf_specs, got, originals, strict=True):

@@ -131,10 +131,10 @@ def test_to_gymnax__spaces_round_trip_through_from_gymnax(env_id: str) -> None:
     for spec, space in ((base.observation_spec(), env.observation_space(None)),
                         (base.action_spec(), env.action_space(None))):
         back = compat.gymnax_space_to_spec(space)
-        assert jax.tree.structure(specs.unpack_spec(back), is_leaf=_checks.is_spec) == jax.tree.structure(
-            specs.unpack_spec(spec), is_leaf=_checks.is_spec)
-        for got, want in zip(jax.tree.leaves(specs.unpack_spec(back), is_leaf=_checks.is_spec),
-                             jax.tree.leaves(specs.unpack_spec(spec), is_leaf=_checks.is_spec), strict=True):
+        assert jax.tree.structure(specs.unpack_spec(back), is_leaf=specs.is_spec) == jax.tree.structure(
+            specs.unpack_spec(spec), is_leaf=specs.is_spec)
+        for got, want in zip(jax.tree.leaves(specs.unpack_spec(back), is_leaf=specs.is_spec),
+                             jax.tree.leaves(specs.unpack_spec(spec), is_leaf=specs.is_spec), strict=True):
             assert (got.shape, got.dtype) == (want.shape, want.dtype)
             if isinstance(want, specs.BoundedArray):
                 np.testing.assert_array_equal(np.broadcast_to(got.minimum, got.shape),
