@@ -73,3 +73,62 @@ LIBRARIES["gymnax"] = Library(
     },
     limit_in_env=True,
 )
+
+LIBRARIES["brax"] = Library(
+    prefix="brax",
+    module="jit_env.adapters._brax",
+    requires=("brax",),
+    extra="brax",
+    # `brax.envs._envs` in brax 0.14.2, in its order.
+    ids=(
+        "ant", "fast", "halfcheetah", "hopper", "humanoid", "humanoidstandup",
+        "inverted_pendulum", "inverted_double_pendulum", "pusher", "reacher", "swimmer",
+        "walker2d",
+    ),
+    # brax's `envs.create(..., episode_length=1000)` default, for every id.
+    episode_limits=dict.fromkeys((
+        "ant", "fast", "halfcheetah", "hopper", "humanoid", "humanoidstandup",
+        "inverted_pendulum", "inverted_double_pendulum", "pusher", "reacher", "swimmer",
+        "walker2d",
+    ), 1000),
+)
+
+_PLAYGROUND_SUITES = {
+    # `mujoco_playground.<suite>.ALL_ENVS` in playground 0.2.0, in its order, with each
+    # id's `episode_length` from `mujoco_playground.registry.get_default_config`.
+    "dm_control_suite": {
+        "AcrobotSwingup": 1000, "AcrobotSwingupSparse": 1000, "BallInCup": 1000,
+        "CartpoleBalance": 1000, "CartpoleBalanceSparse": 1000, "CartpoleSwingup": 1000,
+        "CartpoleSwingupSparse": 1000, "CheetahRun": 1000, "FingerSpin": 1000,
+        "FingerTurnEasy": 1000, "FingerTurnHard": 1000, "FishSwim": 1000, "HopperHop": 1000,
+        "HopperStand": 1000, "HumanoidStand": 1000, "HumanoidWalk": 1000, "HumanoidRun": 1000,
+        "PendulumSwingup": 1000, "PointMass": 1000, "ReacherEasy": 1000, "ReacherHard": 1000,
+        "SwimmerSwimmer6": 1000, "WalkerRun": 1000, "WalkerStand": 1000, "WalkerWalk": 1000,
+    },
+    "locomotion": {
+        "ApolloJoystickFlatTerrain": 1000, "BarkourJoystick": 1000,
+        "BerkeleyHumanoidJoystickFlatTerrain": 1000, "BerkeleyHumanoidJoystickRoughTerrain": 1000,
+        "G1JoystickFlatTerrain": 1000, "G1JoystickRoughTerrain": 1000,
+        "Go1JoystickFlatTerrain": 1000, "Go1JoystickRoughTerrain": 1000, "Go1Getup": 300,
+        "Go1Handstand": 500, "Go1Footstand": 500, "H1InplaceGaitTracking": 1000,
+        "H1JoystickGaitTracking": 1000, "Op3Joystick": 1000, "SpotFlatTerrainJoystick": 1000,
+        "SpotGetup": 300, "SpotJoystickGaitTracking": 1000, "T1JoystickFlatTerrain": 1000,
+        "T1JoystickRoughTerrain": 1000,
+    },
+    "manipulation": {
+        "AlohaHandOver": 250, "AlohaSinglePegInsertion": 1000, "PandaPickCube": 150,
+        "PandaPickCubeOrientation": 150, "PandaPickCubeCartesian": 200, "PandaOpenCabinet": 150,
+        "PandaRobotiqPushCube": 3000, "LeapCubeReorient": 1000, "LeapCubeRotateZAxis": 500,
+        "AeroCubeRotateZAxis": 500,
+    },
+}
+
+LIBRARIES["playground"] = Library(
+    prefix="playground",
+    module="jit_env.adapters._playground",
+    requires=("mujoco_playground", "brax"),
+    extra="playground",
+    # `mujoco_playground.registry.ALL_ENVS`: the suites above, in this order.
+    ids=tuple(name for suite in _PLAYGROUND_SUITES.values() for name in suite),
+    episode_limits={name: n for suite in _PLAYGROUND_SUITES.values() for name, n in suite.items()},
+)

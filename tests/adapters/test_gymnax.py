@@ -138,7 +138,8 @@ def _default_params(name):
         from gymnax.environments.bsuite import mnist
 
         return mnist.EnvParams()
-    return gymnax.make(name)[1]
+    with jax.numpy_dtype_promotion("standard"):  # Some gymnax constructors need it.
+        return gymnax.make(name)[1]
 
 
 def test_catalogue__gymnax_ids_and_episode_limits_match_gymnax():
