@@ -20,16 +20,15 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from jit_env.adapters import _catalogue
+from jit_env.adapters._catalogue import Library as Library
 
 if TYPE_CHECKING:  # pragma: no cover
     from jit_env.adapters._brax import FromBrax as FromBrax
-    from jit_env.adapters._catalogue import Library as Library
     from jit_env.adapters._gymnax import FromGymnax as FromGymnax
     from jit_env.adapters._gymnax import GymnaxState as GymnaxState
     from jit_env.adapters._gymnax import space_to_spec as gymnax_space_to_spec
 
 LIBRARIES = _catalogue.LIBRARIES
-Library = _catalogue.Library
 
 ERR_MISSING = (
     "{feature} needs the `{module}` package, which is not installed: pip install \"jit_env[{extra}]\""

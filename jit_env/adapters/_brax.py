@@ -119,10 +119,10 @@ class FromBrax(_core.Environment[BraxState, jax.Array, Any]):
         with _library_promotion():
             reset = jax.eval_shape(env.reset, key)
             stepped = jax.eval_shape(env.step, reset, action)
-        if jax.tree_util.tree_structure(reset) != jax.tree_util.tree_structure(stepped):
-            raise ValueError(ERR_STRUCTURE.format(
-                name=self._name, reset=jax.tree_util.tree_structure(reset),
-                step=jax.tree_util.tree_structure(stepped)))
+        reset_structure = jax.tree_util.tree_structure(reset)
+        step_structure = jax.tree_util.tree_structure(stepped)
+        if reset_structure != step_structure:  # type: ignore[operator]
+            raise ValueError(ERR_STRUCTURE.format(name=self._name, reset=reset_structure, step=step_structure))
         # Each leaf's dtype: what brax's step makes of it (reset's may be weakly typed).
         self._state_dtypes = jax.tree_util.tree_map(lambda leaf: np.dtype(leaf.dtype), stepped)
         self._observation_spec = _observation_spec(stepped.obs)
