@@ -102,23 +102,31 @@ def _gymnax_promotion() -> Iterator[None]:
         yield
 
 
-def _state_dtypes(env: Any, params: Any, action_spec: specs.Spec[Any]) -> Any:
-    """The dtype of each leaf of gymnax's state: what `step_env` makes of reset's state.
+def _state_dtypes(env: Any, params: Any, action_spec: specs.Spec[Any]) -> tuple[Any, bool]:
+    """The dtype of each leaf of gymnax's state, and whether `step_env` uses its key.
 
-    Traced with `jax.eval_shape` only (nothing runs on the device).
+    The dtypes are what `step_env` makes of reset's state. Traced with
+    `jax.make_jaxpr` only (nothing runs on the device).
     """
     key = jax.eval_shape(jax.random.key, 0)
     action = jax.tree_util.tree_map(
         lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype), specs.unpack_spec(action_spec),
         is_leaf=lambda x: isinstance(x, specs.Spec))
 
-    def first_step(key: jax.Array, action: Any) -> Any:
+    def reset(key: jax.Array) -> Any:
         with _gymnax_promotion():
-            _, env_state = env.reset_env(key, params)
-            return env.step_env(key, env_state, action, params)[1]
+            return env.reset_env(key, params)[1]
 
-    stepped = jax.eval_shape(first_step, key, action)
-    return jax.tree_util.tree_map(lambda leaf: np.dtype(leaf.dtype), stepped)
+    def step(key: jax.Array, env_state: Any, action: Any) -> Any:
+        with _gymnax_promotion():
+            return env.step_env(key, env_state, action, params)
+
+    env_state = jax.eval_shape(reset, key)
+    closed, (_, stepped, *_) = jax.make_jaxpr(step, return_shape=True)(key, env_state, action)
+    key_var = closed.jaxpr.invars[0]
+    uses_key = any(v is key_var for eqn in closed.jaxpr.eqns for v in eqn.invars) or any(
+        v is key_var for v in closed.jaxpr.outvars)
+    return jax.tree_util.tree_map(lambda leaf: np.dtype(leaf.dtype), stepped), uses_key
 
 
 def _cast_state(env_state: Any, dtypes: Any) -> Any:
@@ -130,8 +138,11 @@ class FromGymnax(_core.Environment[GymnaxState, Any, Any]):
     """A gymnax environment as a jit_env `Environment`.
 
     `reset(key)` calls gymnax's `reset_env(key)` and stores a key split off
-    it; `step` splits the state's key and calls `step_env`, so nothing
-    auto-resets here (wrap in `AutoReset` for that). Observations and rewards
+    it; `step` calls `step_env` (so nothing auto-resets here: wrap in
+    `AutoReset` for that) with a key split off the state's, or, when
+    `step_env` ignores its key (found when built, e.g. CartPole), passes the
+    state's key on unchanged, so a deterministic step does no random-number
+    work (benchmarks/hub.py). Observations and rewards
     are cast to the specs' dtypes; reward and discount are float32 scalars.
 
     >>> import gymnax  # doctest: +SKIP
@@ -155,7 +166,7 @@ class FromGymnax(_core.Environment[GymnaxState, Any, Any]):
         with _gymnax_promotion():  # Some gymnax spaces compute with standard promotion.
             self._observation_spec = space_to_spec(env.observation_space(self._params))
             self._action_spec = space_to_spec(env.action_space(self._params))
-        self._state_dtypes = _state_dtypes(env, self._params, self._action_spec)
+        self._state_dtypes, self._step_uses_key = _state_dtypes(env, self._params, self._action_spec)
 
     def __repr__(self) -> str:
         return f"FromGymnax({self._env.name})"
@@ -187,7 +198,10 @@ class FromGymnax(_core.Environment[GymnaxState, Any, Any]):
         return jnp.asarray(self._env.is_terminal(env_state, unlimited))
 
     def step(self, state: GymnaxState, action: Any) -> Any:
-        key, step_key = jax.random.split(state.key)
+        if self._step_uses_key:
+            key, step_key = jax.random.split(state.key)
+        else:  # A deterministic step: the chain is passed on, no random-number work per step.
+            key = step_key = state.key
         with _gymnax_promotion():
             observation, env_state, reward, done, _ = self._env.step_env(
                 step_key, state.env_state, action, self._params)

@@ -215,3 +215,15 @@ def test_from_gymnax__every_fast_id_scans_under_x64():
 @pytest.mark.slow
 def test_from_gymnax__minatar_scans_under_x64():
     _scan_under_x64(MINATAR)
+
+
+def test_from_gymnax__key_split_only_when_gymnax_step_uses_it():
+    # CartPole's step_env ignores its key: the chain passes on (no per-step random-number work,
+    # benchmarks/hub.py); Catch's draws from it: the chain advances.
+    for name, uses_key in (("CartPole-v1", False), ("Catch-bsuite", True)):
+        env = jit_env.make(f"gymnax/{name}")
+        state, _ = env.reset(jax.random.key(0))
+        stepped, _ = env.step(state, np.int32(1))
+        same = bool(np.array_equal(jax.random.key_data(state.key), jax.random.key_data(stepped.key)))
+        assert same != uses_key, name
+    jit_env.testing.check_env(jit_env.make("gymnax/CartPole-v1"), num_steps=10)
