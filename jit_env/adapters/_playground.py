@@ -41,7 +41,8 @@ def make(name: str, *, config: Any = None, config_overrides: dict[str, Any] | No
             `mujoco_playground.registry.get_default_config(name)`).
         config_overrides: Entries of the config to replace, e.g. ``{"ctrl_dt": 0.02}``.
     """
-    env = mujoco_playground.registry.load(name, config=config, config_overrides=config_overrides)
+    with _brax._library_promotion():  # Playground's constructors broadcast with rank promotion.
+        env = mujoco_playground.registry.load(name, config=config, config_overrides=config_overrides)
     return _brax.FromBrax(env, name=name)
 
 
