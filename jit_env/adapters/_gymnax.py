@@ -108,21 +108,20 @@ def _state_dtypes(env: Any, params: Any, action_spec: specs.Spec[Any]) -> tuple[
     The dtypes are what `step_env` makes of reset's state. Traced with
     `jax.make_jaxpr` only (nothing runs on the device).
     """
-    key = jax.eval_shape(jax.random.key, 0)
-    action = jax.tree_util.tree_map(
-        lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype), specs.unpack_spec(action_spec),
-        is_leaf=lambda x: isinstance(x, specs.Spec))
-
     def reset(key: jax.Array) -> Any:
-        with _gymnax_promotion():
-            return env.reset_env(key, params)[1]
+        return env.reset_env(key, params)[1]
 
     def step(key: jax.Array, env_state: Any, action: Any) -> Any:
-        with _gymnax_promotion():
-            return env.step_env(key, env_state, action, params)
+        return env.step_env(key, env_state, action, params)
 
-    env_state = jax.eval_shape(reset, key)
-    closed, (_, stepped, *_) = jax.make_jaxpr(step, return_shape=True)(key, env_state, action)
+    # All traced as gymnax runs (32-bit): abstract inputs made under x64 would be 64-bit.
+    with _gymnax_promotion():
+        key = jax.eval_shape(jax.random.key, 0)
+        action = jax.tree_util.tree_map(
+            lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype), specs.unpack_spec(action_spec),
+            is_leaf=lambda x: isinstance(x, specs.Spec))
+        env_state = jax.eval_shape(reset, key)
+        closed, (_, stepped, *_) = jax.make_jaxpr(step, return_shape=True)(key, env_state, action)
     key_var = closed.jaxpr.invars[0]
     uses_key = any(v is key_var for eqn in closed.jaxpr.eqns for v in eqn.invars) or any(
         v is key_var for v in closed.jaxpr.outvars)
