@@ -36,7 +36,7 @@ def test_make__raw_env_in_time_limit_with_its_episode_length():
     env = jit_env.make(f"playground/{FAST}", **JAX_IMPL)
     assert isinstance(env, jit_env.wrappers.TimeLimit) and env.max_episode_steps == 1000
     assert isinstance(env.unwrapped, adapters.FromBrax)
-    with jax.numpy_rank_promotion("allow"):  # Playground's sizes trace its reset.
+    with jax.numpy_rank_promotion("allow"), jax.numpy_dtype_promotion("standard"):  # They trace reset.
         action_size, observation_size = env.unwrapped.brax_env.action_size, env.unwrapped.brax_env.observation_size
     assert env.action_spec().shape == (action_size,)
     assert env.observation_spec() == jit_env.specs.Array((observation_size,), np.float32)
