@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jit_env import _core, _registry, testing, wrappers
+from jit_env import _core, _registry, adapters, testing, wrappers
 
 ERR_POSITIVE = "must be a positive int, got {!r}"
 ERR_POSITIVE_LIST = "must be positive ints separated by commas (e.g. 64,1024), got {!r}"
@@ -279,19 +279,20 @@ def save_episode_gif(env_id: str, path: str | os.PathLike[str], *, seed: int = 0
 
 
 def _list(args: argparse.Namespace) -> int:
-    for env_id in _registry.registered_envs(include_gymnax=False):
+    for env_id in _registry.registered_envs(include_hub=False):
         env = _registry.make(env_id)
         limit = _registry.spec(env_id).kwargs.get("max_episode_steps")
         print(f"{env_id}  (time limit: {limit if limit is not None else 'none, episodes end on their own'})")
         print(f"  observation: {env.observation_spec()!r}")
         print(f"  action:      {env.action_spec()!r}")
-    gymnax_ids = [i for i in _registry.registered_envs() if i.startswith(_registry.GYMNAX_PREFIX)]
-    if gymnax_ids:
-        # Not made here: some build datasets or large tables when made.
-        print(f"\ngymnax environments (through FromGymnax; specs as gymnax declares them): "
-              f"{len(gymnax_ids)}")
-        for env_id in gymnax_ids:
-            print(f"{env_id}")
+    # The hub's ids come from the static catalogue: nothing is imported or made here
+    # (some libraries build datasets or compile models when made).
+    for prefix, library in adapters.LIBRARIES.items():
+        where = ("installed" if adapters.installed(prefix)
+                 else f'not installed: pip install "jit_env[{library.extra}]"')
+        print(f"\n{prefix} environments ({len(library.ids)}, {where}):")
+        for name in library.ids:
+            print(f"{prefix}/{name}")
     return 0
 
 

@@ -1,10 +1,11 @@
 """A registry of environments by versioned id: `make`, `register`, `registered_envs`.
 
 The built-in environments are registered when this module is imported (nothing
-is built or run on the device until `make` is called). Every gymnax environment
-is available as ``"gymnax/<gymnax id>"`` (through `compat.FromGymnax`) when gymnax
-is installed; its ids are kept here as a static list, so that listing them
-never imports gymnax.
+is built or run on the device until `make` is called). Every environment of the
+hub's libraries (`jit_env.adapters.LIBRARIES`: gymnax, brax, ...) is available
+as ``"<prefix>/<id>"`` (e.g. ``"gymnax/Breakout-MinAtar"``, ``"brax/ant"``); the
+catalogue keeps their ids as static lists, so listing them never imports a
+library. `registered_envs` lists the ids of the libraries that are installed.
 
 >>> import jit_env
 >>> env = jit_env.make("CartPole-v1")
@@ -18,13 +19,12 @@ import dataclasses
 import difflib
 import functools
 import importlib
-import importlib.util
 import re
-import sys
 from collections.abc import Callable
 from typing import Any
 
-from jit_env import _core
+from jit_env import _core, adapters
+from jit_env.adapters import _catalogue
 from jit_env.wrappers import _time_limit
 
 ERR_UNKNOWN_ID = "No environment registered with id {id!r}.{hint} Registered ids: {ids}."
@@ -37,16 +37,9 @@ ERR_ENTRY_POINT = "`entry_point` must be a callable or a 'module:attr' string, g
 ERR_NOT_AN_ENV = "The entry point of {!r} returned {!r}, not a jit_env.Environment."
 
 GYMNAX_PREFIX = "gymnax/"
-GYMNAX_IDS = (
-    "CartPole-v1", "Pendulum-v1", "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0",
-    "Asterix-MinAtar", "Breakout-MinAtar", "Freeway-MinAtar", "Seaquest-MinAtar",
-    "SpaceInvaders-MinAtar", "Catch-bsuite", "DeepSea-bsuite", "MemoryChain-bsuite",
-    "UmbrellaChain-bsuite", "DiscountingChain-bsuite", "MNISTBandit-bsuite",
-    "SimpleBandit-bsuite", "FourRooms-misc", "MetaMaze-misc", "PointRobot-misc",
-    "BernoulliBandit-misc", "GaussianBandit-misc", "Reacher-misc", "Swimmer-misc", "Pong-misc",
-    "FrozenLake-misc",
-)
-"""The ids of `gymnax.registered_envs` in gymnax 1.0.1, in its order (checked by a test)."""
+GYMNAX_IDS = _catalogue.LIBRARIES["gymnax"].ids
+"""The ids of `gymnax.registered_envs` in gymnax 1.0.1, in its order (kept from 0.x; see
+`jit_env.adapters.LIBRARIES` for every library's)."""
 
 _ID_PATTERN = re.compile(r"^[A-Za-z][\w.\-]*-v\d+$")
 
@@ -60,11 +53,22 @@ class EnvSpec:
         entry_point: A callable returning the environment, or a ``"module:attr"`` string.
         kwargs: Default keyword arguments; ``max_episode_steps`` among them
             wraps the environment in `TimeLimit`.
+        library_limit: The episode length at which the environment truncates by
+            itself (a hub library's own limit, e.g. gymnax's
+            ``max_steps_in_episode``), or None. When set, `make` also passes
+            ``max_episode_steps`` to the entry point.
     """
 
     id: str
     entry_point: Callable[..., Any] | str
     kwargs: dict[str, Any]
+    library_limit: int | None = None
+
+    @property
+    def max_episode_steps(self) -> int | None:
+        """The default episode length: the registered time limit or the library's own."""
+        limit = self.kwargs.get("max_episode_steps")
+        return self.library_limit if limit is None else int(limit)
 
 
 _REGISTRY: dict[str, EnvSpec] = {}
@@ -109,40 +113,39 @@ def register(
     _REGISTRY[id] = EnvSpec(id=id, entry_point=entry_point, kwargs=dict(defaults))
 
 
-def _gymnax_installed() -> bool:
-    """Whether gymnax can be imported, without importing it."""
-    if "gymnax" in sys.modules:  # None there means "blocked", as if not installed.
-        return sys.modules["gymnax"] is not None
-    return importlib.util.find_spec("gymnax") is not None
-
-
-def _make_gymnax(name: str, *, params: Any = None, **env_kwargs: Any) -> _core.Environment[Any, Any, Any]:
-    """``gymnax.make(name, **env_kwargs)`` as a `compat.FromGymnax` (with `params` if given)."""
-    from jit_env import compat
-
-    module = compat._load("_gymnax", f"jit_env.make({GYMNAX_PREFIX + name!r})")
-    import gymnax
-
-    with module._gymnax_promotion():  # Some gymnax constructors compute with standard promotion.
-        gymnax_env, default_params = gymnax.make(name, **env_kwargs)
-        env: _core.Environment[Any, Any, Any] = module.FromGymnax(
-            gymnax_env, default_params if params is None else params)
+def _make_hub(prefix: str, name: str, **kwargs: Any) -> _core.Environment[Any, Any, Any]:
+    """The adapter module of library `prefix`'s ``make(name, **kwargs)``."""
+    module = adapters._load(prefix, f"jit_env.make({prefix + '/' + name!r})")
+    env: _core.Environment[Any, Any, Any] = module.make(name, **kwargs)
     return env
 
 
-def _gymnax_spec(id: str) -> EnvSpec | None:
-    name = id[len(GYMNAX_PREFIX):] if id.startswith(GYMNAX_PREFIX) else None
-    if name not in GYMNAX_IDS:
+def _hub_spec(id: str) -> EnvSpec | None:
+    """The registration of a catalogue id ``"<prefix>/<name>"``, or None if `id` is not one."""
+    prefix, _, name = id.partition("/")
+    library = _catalogue.LIBRARIES.get(prefix)
+    if library is None or name not in library.ids:
         return None
-    return EnvSpec(id=id, entry_point=functools.partial(_make_gymnax, name), kwargs={})
+    limit = library.episode_limits.get(name)
+    if library.limit_in_env:
+        return EnvSpec(id=id, entry_point=functools.partial(_make_hub, prefix, name), kwargs={},
+                       library_limit=limit)
+    return EnvSpec(id=id, entry_point=functools.partial(_make_hub, prefix, name),
+                   kwargs={} if limit is None else {"max_episode_steps": limit})
 
 
-def registered_envs(*, include_gymnax: bool = True) -> list[str]:
-    """The registered ids, sorted; the ``"gymnax/..."`` ids only when gymnax is installed.
+def registered_envs(*, include_gymnax: bool = True, include_hub: bool = True) -> list[str]:
+    """The registered ids, sorted, with the hub's ids of every installed library.
+
+    The hub's ids (``"<prefix>/<id>"``, `jit_env.adapters.LIBRARIES`) come from
+    static lists: nothing is imported. A library that is not installed has its
+    ids left out (`jit_env.make` would refuse them); ``jit-env list`` shows them
+    with the command that installs it.
 
     Args:
-        include_gymnax: Whether to list gymnax's environments (``"gymnax/<id>"``,
-            made through `jit_env.compat.FromGymnax`) beside the built-in and
+        include_gymnax: Whether to list gymnax's environments (``"gymnax/<id>"``).
+        include_hub: Whether to list the hub's environments (every installed
+            library's, gymnax's included) beside the built-in and
             user-registered ones.
 
     >>> "CartPole-v1" in registered_envs()
@@ -150,9 +153,9 @@ def registered_envs(*, include_gymnax: bool = True) -> list[str]:
     >>> any(i.startswith("gymnax/") for i in registered_envs(include_gymnax=False))
     False
     """
-    gymnax_ids = ([GYMNAX_PREFIX + name for name in GYMNAX_IDS]
-                  if include_gymnax and _gymnax_installed() else [])
-    return sorted([*_REGISTRY, *gymnax_ids])
+    hub_ids = [env_id for env_id in adapters.catalogue_ids(installed_only=True)
+               if include_hub and (include_gymnax or not env_id.startswith(GYMNAX_PREFIX))]
+    return sorted([*_REGISTRY, *hub_ids])
 
 
 def spec(id: str) -> EnvSpec:
@@ -161,9 +164,9 @@ def spec(id: str) -> EnvSpec:
     Raises:
         ValueError: If `id` is not registered, naming close matches.
     """
-    gymnax_spec = _gymnax_spec(id) if isinstance(id, str) and id not in _REGISTRY else None
-    if gymnax_spec is not None:
-        return gymnax_spec
+    hub_spec = _hub_spec(id) if isinstance(id, str) and id not in _REGISTRY else None
+    if hub_spec is not None:
+        return hub_spec
     if id not in _REGISTRY:
         close = difflib.get_close_matches(str(id), registered_envs(), n=3)
         hint = HINT_CLOSE.format(", ".join(map(repr, close))) if close else ""
@@ -175,12 +178,16 @@ def make(id: str, **kwargs: Any) -> _core.Environment[Any, Any, Any]:
     """Builds the environment registered as `id`.
 
     Args:
-        id: A registered id, e.g. ``"CartPole-v1"``, or ``"gymnax/<gymnax id>"``
-            (e.g. ``"gymnax/Breakout-MinAtar"``) for a gymnax environment.
+        id: A registered id, e.g. ``"CartPole-v1"``, or a hub id
+            ``"<prefix>/<id>"`` (e.g. ``"gymnax/Breakout-MinAtar"``,
+            ``"brax/ant"``; see `jit_env.adapters.LIBRARIES`).
         **kwargs: Override the registered defaults; ``max_episode_steps=None``
-            drops the time limit. For gymnax ids, ``params=`` replaces the
-            environment's default params and the other keyword arguments go to
-            ``gymnax.make``; gymnax's own ``max_steps_in_episode`` truncates.
+            drops the time limit. For hub ids the other keyword arguments go to
+            the adapter module's ``make`` (docs/hub.md lists them per library).
+            For gymnax ids, ``params=`` replaces the environment's default
+            params, the others go to ``gymnax.make``; gymnax's own
+            ``max_steps_in_episode`` truncates, and ``max_episode_steps=N``
+            sets it to N (with default params) besides adding `TimeLimit`.
 
     Returns:
         The environment, inside `TimeLimit` when it has a `max_episode_steps`.
@@ -188,8 +195,8 @@ def make(id: str, **kwargs: Any) -> _core.Environment[Any, Any, Any]:
     Raises:
         ValueError: If `id` is unknown (the message lists close matches) or the
             entry point does not return a `jit_env.Environment`.
-        ImportError: For a gymnax id when gymnax is not installed (the message
-            says ``pip install "jit_env[gymnax]"``).
+        ImportError: For a hub id whose library is not installed (the message
+            names the extra, e.g. ``pip install "jit_env[gymnax]"``).
 
     >>> make("CartPole-v1", max_episode_steps=50).max_episode_steps
     50
@@ -197,6 +204,8 @@ def make(id: str, **kwargs: Any) -> _core.Environment[Any, Any, Any]:
     registration = spec(id)
     arguments = {**registration.kwargs, **kwargs}
     max_episode_steps = arguments.pop("max_episode_steps", None)
+    if max_episode_steps is not None and registration.library_limit is not None:
+        arguments["max_episode_steps"] = max_episode_steps  # The library's own limit follows it.
     env = _load(registration.entry_point)(**arguments)
     if not isinstance(env, _core.Environment):
         raise ValueError(ERR_NOT_AN_ENV.format(id, env))

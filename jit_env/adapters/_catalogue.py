@@ -9,6 +9,7 @@ its top and defines ``make(name: str, **kwargs) -> jit_env.Environment``.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,6 +23,13 @@ class Library:
         extra: The setup.cfg extra that installs them (``pip install "jit_env[<extra>]"``).
         ids: Every id the library registers, in its own order (a test checks this
             list against the installed library).
+        episode_limits: Each id's default episode length (ids absent: none).
+            `jit_env.make` wraps the environment in `TimeLimit` with it, and
+            Gymnasium's registration declares it as ``spec.max_episode_steps``.
+        limit_in_env: True when the library's environment truncates at that
+            length itself (gymnax's ``params.max_steps_in_episode``): then
+            `jit_env.make` adds a `TimeLimit` only when given
+            ``max_episode_steps``, and the adapter's ``make`` receives it.
     """
 
     prefix: str
@@ -29,7 +37,98 @@ class Library:
     requires: tuple[str, ...]
     extra: str
     ids: tuple[str, ...]
+    episode_limits: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    limit_in_env: bool = False
 
 
 LIBRARIES: dict[str, Library] = {}
 """prefix -> `Library`. Each adapter module's entry is added below, one block per library."""
+
+LIBRARIES["gymnax"] = Library(
+    prefix="gymnax",
+    module="jit_env.adapters._gymnax",
+    requires=("gymnax",),
+    extra="gymnax",
+    # `gymnax.registered_envs` in gymnax 1.0.1, in its order.
+    ids=(
+        "CartPole-v1", "Pendulum-v1", "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0",
+        "Asterix-MinAtar", "Breakout-MinAtar", "Freeway-MinAtar", "Seaquest-MinAtar",
+        "SpaceInvaders-MinAtar", "Catch-bsuite", "DeepSea-bsuite", "MemoryChain-bsuite",
+        "UmbrellaChain-bsuite", "DiscountingChain-bsuite", "MNISTBandit-bsuite",
+        "SimpleBandit-bsuite", "FourRooms-misc", "MetaMaze-misc", "PointRobot-misc",
+        "BernoulliBandit-misc", "GaussianBandit-misc", "Reacher-misc", "Swimmer-misc", "Pong-misc",
+        "FrozenLake-misc",
+    ),
+    # `max_steps_in_episode` of each id's default params (a test checks them).
+    episode_limits={
+        "CartPole-v1": 500, "Pendulum-v1": 200, "Acrobot-v1": 500, "MountainCar-v0": 200,
+        "MountainCarContinuous-v0": 999, "Asterix-MinAtar": 1000, "Breakout-MinAtar": 1000,
+        "Freeway-MinAtar": 2500, "Seaquest-MinAtar": 1000, "SpaceInvaders-MinAtar": 1000,
+        "Catch-bsuite": 1000, "DeepSea-bsuite": 8, "MemoryChain-bsuite": 1000,
+        "UmbrellaChain-bsuite": 100, "DiscountingChain-bsuite": 100, "MNISTBandit-bsuite": 1,
+        "SimpleBandit-bsuite": 100,
+        "FourRooms-misc": 500, "MetaMaze-misc": 200, "PointRobot-misc": 100,
+        "BernoulliBandit-misc": 100, "GaussianBandit-misc": 100, "Reacher-misc": 100,
+        "Swimmer-misc": 500, "Pong-misc": 1000, "FrozenLake-misc": 100,
+    },
+    limit_in_env=True,
+)
+
+LIBRARIES["brax"] = Library(
+    prefix="brax",
+    module="jit_env.adapters._brax",
+    requires=("brax",),
+    extra="brax",
+    # `brax.envs._envs` in brax 0.14.2, in its order.
+    ids=(
+        "ant", "fast", "halfcheetah", "hopper", "humanoid", "humanoidstandup",
+        "inverted_pendulum", "inverted_double_pendulum", "pusher", "reacher", "swimmer",
+        "walker2d",
+    ),
+    # brax's `envs.create(..., episode_length=1000)` default, for every id.
+    episode_limits=dict.fromkeys((
+        "ant", "fast", "halfcheetah", "hopper", "humanoid", "humanoidstandup",
+        "inverted_pendulum", "inverted_double_pendulum", "pusher", "reacher", "swimmer",
+        "walker2d",
+    ), 1000),
+)
+
+_PLAYGROUND_SUITES = {
+    # `mujoco_playground.<suite>.ALL_ENVS` in playground 0.2.0, in its order, with each
+    # id's `episode_length` from `mujoco_playground.registry.get_default_config`.
+    "dm_control_suite": {
+        "AcrobotSwingup": 1000, "AcrobotSwingupSparse": 1000, "BallInCup": 1000,
+        "CartpoleBalance": 1000, "CartpoleBalanceSparse": 1000, "CartpoleSwingup": 1000,
+        "CartpoleSwingupSparse": 1000, "CheetahRun": 1000, "FingerSpin": 1000,
+        "FingerTurnEasy": 1000, "FingerTurnHard": 1000, "FishSwim": 1000, "HopperHop": 1000,
+        "HopperStand": 1000, "HumanoidStand": 1000, "HumanoidWalk": 1000, "HumanoidRun": 1000,
+        "PendulumSwingup": 1000, "PointMass": 1000, "ReacherEasy": 1000, "ReacherHard": 1000,
+        "SwimmerSwimmer6": 1000, "WalkerRun": 1000, "WalkerStand": 1000, "WalkerWalk": 1000,
+    },
+    "locomotion": {
+        "ApolloJoystickFlatTerrain": 1000, "BarkourJoystick": 1000,
+        "BerkeleyHumanoidJoystickFlatTerrain": 1000, "BerkeleyHumanoidJoystickRoughTerrain": 1000,
+        "G1JoystickFlatTerrain": 1000, "G1JoystickRoughTerrain": 1000,
+        "Go1JoystickFlatTerrain": 1000, "Go1JoystickRoughTerrain": 1000, "Go1Getup": 300,
+        "Go1Handstand": 500, "Go1Footstand": 500, "H1InplaceGaitTracking": 1000,
+        "H1JoystickGaitTracking": 1000, "Op3Joystick": 1000, "SpotFlatTerrainJoystick": 1000,
+        "SpotGetup": 300, "SpotJoystickGaitTracking": 1000, "T1JoystickFlatTerrain": 1000,
+        "T1JoystickRoughTerrain": 1000,
+    },
+    "manipulation": {
+        "AlohaHandOver": 250, "AlohaSinglePegInsertion": 1000, "PandaPickCube": 150,
+        "PandaPickCubeOrientation": 150, "PandaPickCubeCartesian": 200, "PandaOpenCabinet": 150,
+        "PandaRobotiqPushCube": 3000, "LeapCubeReorient": 1000, "LeapCubeRotateZAxis": 500,
+        "AeroCubeRotateZAxis": 500,
+    },
+}
+
+LIBRARIES["playground"] = Library(
+    prefix="playground",
+    module="jit_env.adapters._playground",
+    requires=("mujoco_playground", "brax"),
+    extra="playground",
+    # `mujoco_playground.registry.ALL_ENVS`: the suites above, in this order.
+    ids=tuple(name for suite in _PLAYGROUND_SUITES.values() for name in suite),
+    episode_limits={name: n for suite in _PLAYGROUND_SUITES.values() for name, n in suite.items()},
+)

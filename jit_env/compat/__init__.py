@@ -1,6 +1,8 @@
-"""Bridges to other libraries: dm_env and Gymnasium out, gymnax in.
+"""Bridges out to other libraries: dm_env and Gymnasium (and gymnax in, kept here from 0.x).
 
-Each bridge lives in its own module that imports its library at the top; this
+`FromGymnax`, `GymnaxState` and `gymnax_space_to_spec` now live with the other
+adapters in `jit_env.adapters`; they stay importable from here. Each bridge
+lives in its own module that imports its library at the top; this
 facade loads them on first use, so `import jit_env` (and `import
 jit_env.compat`) imports none of dm_env, gymnasium or gymnax. A missing
 library raises `ImportError` with the command that installs it.
@@ -17,6 +19,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
+    from jit_env.adapters import FromGymnax as FromGymnax
+    from jit_env.adapters import GymnaxState as GymnaxState
+    from jit_env.adapters import gymnax_space_to_spec as gymnax_space_to_spec
     from jit_env.compat._dm_env import ToDeepmindEnv as ToDeepmindEnv
     from jit_env.compat._dm_env import dm_spec_to_spec as dm_spec_to_spec
     from jit_env.compat._dm_env import spec_to_dm_spec as spec_to_dm_spec
@@ -24,9 +29,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from jit_env.compat._gymnasium import space_to_spec as space_to_spec
     from jit_env.compat._gymnasium import spec_to_space as spec_to_space
     from jit_env.compat._gymnasium_vector import ToGymnasiumVector as ToGymnasiumVector
-    from jit_env.compat._gymnax import FromGymnax as FromGymnax
-    from jit_env.compat._gymnax import GymnaxState as GymnaxState
-    from jit_env.compat._gymnax import space_to_spec as gymnax_space_to_spec
     from jit_env.compat._registration import register_gymnasium_envs as register_gymnasium_envs
     from jit_env.compat._sb3 import ToSB3VecEnv as ToSB3VecEnv
     from jit_env.compat._to_gymnax import ToGymnax as ToGymnax
@@ -48,22 +50,20 @@ _NAMES = {
     "space_to_spec": ("_gymnasium", "space_to_spec"),
     "ToGymnasiumVector": ("_gymnasium_vector", "ToGymnasiumVector"),
     "register_gymnasium_envs": ("_registration", "register_gymnasium_envs"),
-    "FromGymnax": ("_gymnax", "FromGymnax"),
-    "GymnaxState": ("_gymnax", "GymnaxState"),
-    "gymnax_space_to_spec": ("_gymnax", "space_to_spec"),
     "ToGymnax": ("_to_gymnax", "ToGymnax"),
     "ToSB3VecEnv": ("_sb3", "ToSB3VecEnv"),
     "ToGymnaxParams": ("_to_gymnax", "ToGymnaxParams"),
     "ToGymnaxState": ("_to_gymnax", "ToGymnaxState"),
     "spec_to_gymnax_space": ("_to_gymnax", "spec_to_space"),
 }
+# Names kept here that live in `jit_env.adapters` (the gymnax adapter's).
+_ADAPTER_NAMES = ("FromGymnax", "GymnaxState", "gymnax_space_to_spec")
 # module -> (the library it needs, its setup.cfg extra)
 _DEPENDENCIES = {
     "_dm_env": ("dm_env", "dm-env"),
     "_gymnasium": ("gymnasium", "gymnasium"),
     "_gymnasium_vector": ("gymnasium", "gymnasium"),
     "_registration": ("gymnasium", "gymnasium"),
-    "_gymnax": ("gymnax", "gymnax"),
     "_to_gymnax": ("gymnax", "gymnax"),
     "_sb3": ("stable_baselines3", "sb3"),
 }
@@ -84,6 +84,12 @@ def __getattr__(name: str) -> Any:
     if name in _NAMES:
         module, attribute = _NAMES[name]
         return getattr(_load(module, f"jit_env.compat.{name}"), attribute)
+    if name in _ADAPTER_NAMES:
+        adapters = importlib.import_module("jit_env.adapters")
+        if not adapters.installed("gymnax"):
+            raise ImportError(ERR_MISSING.format(feature=f"jit_env.compat.{name}", module="gymnax",
+                                                 extra=adapters.LIBRARIES["gymnax"].extra))
+        return getattr(adapters, name)
     raise AttributeError(f"module 'jit_env.compat' has no attribute {name!r}")
 
 

@@ -1,4 +1,4 @@
-"""gymnax in: any gymnax environment as a `jit_env.Environment`.
+"""gymnax in: any gymnax environment as a `jit_env.Environment` (``"gymnax/<id>"``).
 
 Specs come from the gymnax spaces. gymnax's own `step` auto-resets, so the
 bridge calls `step_env` and leaves resets to jit_env's wrappers. An episode
@@ -10,12 +10,19 @@ gymnax >= 1.0 keeps the time limit out of `step_env`'s `done` and says so
 with `is_truncated`. Older gymnax folded the limit into `done` and
 `is_terminal`; there the bridge asks `is_terminal` again with the limit lifted
 to tell a natural end at the limit from a plain truncation.
+
+gymnax's states mix weakly typed leaves (Python numbers in `reset_env`) with
+computed ones, so under ``JAX_ENABLE_X64=1`` reset and step give some leaves
+different dtypes (int64 against int32, float64 against float32). `FromGymnax`
+fixes the state's dtypes when it is built: each leaf gets the dtype gymnax's
+`step_env` gives it (found with `jax.eval_shape`), and both `reset` and `step`
+cast to it, so a `lax.scan` carries the state with or without x64.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import gymnax
@@ -31,8 +38,10 @@ ERR_UNKNOWN_SPACE = (
     "and Tuple spaces are supported."
 )
 ERR_NOT_GYMNAX = "`env` must be a gymnax Environment, got {!r}."
+ERR_NOT_FROM_GYMNAX = "`env` must be (a wrapper of) a FromGymnax, got {!r}."
 
-del gymnax  # Imported so that a missing gymnax fails here, at import time.
+BENCHMARK_ID = "CartPole-v1"
+"""The gymnax id `benchmarks/hub.py` measures."""
 
 
 @_struct.dataclass
@@ -81,22 +90,58 @@ def _cast(value: Any, spec: specs.Spec[Any]) -> Any:
 
 @contextlib.contextmanager
 def _gymnax_promotion() -> Iterator[None]:
-    """gymnax relies on JAX's standard promotion; allow it inside gymnax's code only."""
-    with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"):
+    """gymnax's code as gymnax expects to run: standard promotion, 32-bit types.
+
+    gymnax relies on JAX's standard promotion and is written for 32-bit JAX
+    (under ``JAX_ENABLE_X64=1`` some of its environments fail on their own,
+    e.g. MetaMaze's and GaussianBandit's `lax.select` of int32 and int64), so
+    both hold inside gymnax's code only.
+    """
+    with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"), \
+            jax.enable_x64(False):
         yield
 
 
-def _strong(tree: Any) -> Any:
-    """`tree` without weak types, so reset and step give identical state types."""
-    return jax.tree_util.tree_map(lambda x: jnp.asarray(x, jnp.result_type(x)), tree)
+def _state_dtypes(env: Any, params: Any, action_spec: specs.Spec[Any]) -> tuple[Any, bool]:
+    """The dtype of each leaf of gymnax's state, and whether `step_env` uses its key.
+
+    The dtypes are what `step_env` makes of reset's state. Traced with
+    `jax.make_jaxpr` only (nothing runs on the device).
+    """
+    def reset(key: jax.Array) -> Any:
+        return env.reset_env(key, params)[1]
+
+    def step(key: jax.Array, env_state: Any, action: Any) -> Any:
+        return env.step_env(key, env_state, action, params)
+
+    # All traced as gymnax runs (32-bit): abstract inputs made under x64 would be 64-bit.
+    with _gymnax_promotion():
+        key = jax.eval_shape(jax.random.key, 0)
+        action = jax.tree_util.tree_map(
+            lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype), specs.unpack_spec(action_spec),
+            is_leaf=lambda x: isinstance(x, specs.Spec))
+        env_state = jax.eval_shape(reset, key)
+        closed, (_, stepped, *_) = jax.make_jaxpr(step, return_shape=True)(key, env_state, action)
+    key_var = closed.jaxpr.invars[0]
+    uses_key = any(v is key_var for eqn in closed.jaxpr.eqns for v in eqn.invars) or any(
+        v is key_var for v in closed.jaxpr.outvars)
+    return jax.tree_util.tree_map(lambda leaf: np.dtype(leaf.dtype), stepped), uses_key
+
+
+def _cast_state(env_state: Any, dtypes: Any) -> Any:
+    """`env_state` with each leaf cast to its fixed dtype (strong, so reset and step agree)."""
+    return jax.tree_util.tree_map(lambda x, dtype: jnp.asarray(x).astype(dtype), env_state, dtypes)
 
 
 class FromGymnax(_core.Environment[GymnaxState, Any, Any]):
     """A gymnax environment as a jit_env `Environment`.
 
     `reset(key)` calls gymnax's `reset_env(key)` and stores a key split off
-    it; `step` splits the state's key and calls `step_env`, so nothing
-    auto-resets here (wrap in `AutoReset` for that). Observations and rewards
+    it; `step` calls `step_env` (so nothing auto-resets here: wrap in
+    `AutoReset` for that) with a key split off the state's, or, when
+    `step_env` ignores its key (found when built, e.g. CartPole), passes the
+    state's key on unchanged, so a deterministic step does no random-number
+    work (benchmarks/hub.py). Observations and rewards
     are cast to the specs' dtypes; reward and discount are float32 scalars.
 
     >>> import gymnax  # doctest: +SKIP
@@ -117,8 +162,10 @@ class FromGymnax(_core.Environment[GymnaxState, Any, Any]):
             raise TypeError(ERR_NOT_GYMNAX.format(env))
         self._env = env
         self._params = env.default_params if params is None else params
-        self._observation_spec = space_to_spec(env.observation_space(self._params))
-        self._action_spec = space_to_spec(env.action_space(self._params))
+        with _gymnax_promotion():  # Some gymnax spaces compute with standard promotion.
+            self._observation_spec = space_to_spec(env.observation_space(self._params))
+            self._action_spec = space_to_spec(env.action_space(self._params))
+        self._state_dtypes, self._step_uses_key = _state_dtypes(env, self._params, self._action_spec)
 
     def __repr__(self) -> str:
         return f"FromGymnax({self._env.name})"
@@ -136,7 +183,7 @@ class FromGymnax(_core.Environment[GymnaxState, Any, Any]):
     def reset(self, key: jax.Array, *, options: _core.EnvOptions = None) -> Any:
         with _gymnax_promotion():
             observation, env_state = self._env.reset_env(key, self._params)
-        state = GymnaxState(key=jax.random.split(key)[0], env_state=_strong(env_state))
+        state = GymnaxState(key=jax.random.split(key)[0], env_state=_cast_state(env_state, self._state_dtypes))
         return state, _core.restart(_cast(observation, self._observation_spec))
 
     def _truncated(self, env_state: Any) -> jax.Array:
@@ -150,7 +197,10 @@ class FromGymnax(_core.Environment[GymnaxState, Any, Any]):
         return jnp.asarray(self._env.is_terminal(env_state, unlimited))
 
     def step(self, state: GymnaxState, action: Any) -> Any:
-        key, step_key = jax.random.split(state.key)
+        if self._step_uses_key:
+            key, step_key = jax.random.split(state.key)
+        else:  # A deterministic step: the chain is passed on, no random-number work per step.
+            key = step_key = state.key
         with _gymnax_promotion():
             observation, env_state, reward, done, _ = self._env.step_env(
                 step_key, state.env_state, action, self._params)
@@ -168,7 +218,7 @@ class FromGymnax(_core.Environment[GymnaxState, Any, Any]):
             discount=jnp.where(terminated, 0.0, 1.0).astype(jnp.float32),
             observation=_cast(observation, self._observation_spec),
         )
-        return GymnaxState(key=key, env_state=_strong(env_state)), timestep
+        return GymnaxState(key=key, env_state=_cast_state(env_state, self._state_dtypes)), timestep
 
     def observation_spec(self) -> specs.Spec[Any]:
         return self._observation_spec
@@ -181,3 +231,52 @@ class FromGymnax(_core.Environment[GymnaxState, Any, Any]):
 
     def discount_spec(self) -> specs.Spec[Any]:
         return specs.BoundedArray((), jnp.float32, 0.0, 1.0, name="discount")
+
+
+def make(name: str, *, params: Any = None, max_episode_steps: int | None = None,
+         **env_kwargs: Any) -> FromGymnax:
+    """``gymnax.make(name, **env_kwargs)`` as a `FromGymnax`.
+
+    Args:
+        name: A gymnax id, e.g. ``"CartPole-v1"``.
+        params: The environment's params (default: gymnax's default params).
+        max_episode_steps: The episode length: sets the default params'
+            ``max_steps_in_episode`` (ignored when `params` is given; then
+            `params` decides). `jit_env.make` passes it when it gets one.
+        **env_kwargs: Passed to ``gymnax.make`` (e.g. ``rows=6`` for Catch).
+
+    Returns:
+        The adapted environment.
+    """
+    with _gymnax_promotion():  # Some gymnax constructors compute with standard promotion.
+        gymnax_env, default_params = gymnax.make(name, **env_kwargs)
+    if params is None:
+        params = default_params
+        if max_episode_steps is not None and hasattr(params, "max_steps_in_episode"):
+            params = params.replace(max_steps_in_episode=max_episode_steps)
+    return FromGymnax(gymnax_env, params)
+
+
+def native(env: _core.Environment[Any, Any, Any]) -> tuple[
+        Callable[[jax.Array], Any], Callable[[Any, Any, jax.Array], Any]]:
+    """gymnax's own `reset_env` and `step_env` for the `FromGymnax` inside `env`.
+
+    Returns:
+        `(reset_fn, step_fn)`: ``reset_fn(key) -> gymnax state`` and
+        ``step_fn(gymnax state, action, key) -> gymnax state`` (no auto-reset,
+        as in `FromGymnax`).
+    """
+    adapted = env.unwrapped
+    if not isinstance(adapted, FromGymnax):
+        raise TypeError(ERR_NOT_FROM_GYMNAX.format(env))
+    gymnax_env, params = adapted.gymnax_env, adapted.params
+
+    def reset_fn(key: jax.Array) -> Any:
+        with _gymnax_promotion():
+            return gymnax_env.reset_env(key, params)[1]
+
+    def step_fn(env_state: Any, action: Any, key: jax.Array) -> Any:
+        with _gymnax_promotion():
+            return gymnax_env.step_env(key, env_state, action, params)[1]
+
+    return reset_fn, step_fn

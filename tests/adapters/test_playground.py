@@ -1,0 +1,90 @@
+"""MuJoCo Playground through FromBrax: ids by suite, lockstep, specs, bridges."""
+
+import subprocess
+
+import jax
+import jax.numpy as jnp
+import mujoco_playground
+import numpy as np
+import pytest
+
+import jit_env
+from jit_env import adapters, compat, testing
+from jit_env.adapters import _catalogue, _playground
+
+pytestmark = pytest.mark.hub
+
+LIBRARY = _catalogue.LIBRARIES["playground"]
+SUITES = ("dm_control_suite", "locomotion", "manipulation")
+# MJX's JAX implementation compiles faster on CPU than the default Warp one (measured on the
+# loaded 2-core machine: CartpoleBalance's vmapped reset 43 s and step 38 s with impl="jax";
+# its reset 128 s with "warp").
+JAX_IMPL = {"config_overrides": {"impl": "jax"}}
+FAST = "CartpoleBalance"
+
+
+def test_catalogue__ids_are_playground_registry_by_suite():
+    assert LIBRARY.ids == tuple(mujoco_playground.registry.ALL_ENVS)
+    by_suite = [name for suite in SUITES for name in getattr(mujoco_playground, suite).ALL_ENVS]
+    assert list(LIBRARY.ids) == by_suite
+    limits = {name: int(mujoco_playground.registry.get_default_config(name).episode_length)
+              for name in LIBRARY.ids}
+    assert dict(LIBRARY.episode_limits) == limits
+
+
+def test_make__raw_env_in_time_limit_with_its_episode_length():
+    env = jit_env.make(f"playground/{FAST}", **JAX_IMPL)
+    assert isinstance(env, jit_env.wrappers.TimeLimit) and env.max_episode_steps == 1000
+    assert isinstance(env.unwrapped, adapters.FromBrax)
+    with jax.numpy_rank_promotion("allow"), jax.numpy_dtype_promotion("standard"):  # They trace reset.
+        action_size, observation_size = env.unwrapped.brax_env.action_size, env.unwrapped.brax_env.observation_size
+    assert env.action_spec().shape == (action_size,)
+    assert env.observation_spec() == jit_env.specs.Array((observation_size,), np.float32)
+
+
+@pytest.mark.slow  # 521 s on the loaded 2-core machine.
+@pytest.mark.xfail(raises=testing.EnvCheckError, strict=True, reason=(
+    "not understood yet: check_env's 'jit' check finds reset under jax.jit disagreeing with reset "
+    "called eagerly at state.inner.env_state.metrics['reward/centered'] (step 0), while a direct "
+    "comparison of the two resets (same key) finds every metric 0.0 in both"))
+def test_fast_id__passes_check_env():
+    testing.check_env(jit_env.make(f"playground/{FAST}", max_episode_steps=5, **JAX_IMPL),
+                      num_steps=10, batch_size=2)
+
+
+def test_fast_id__lockstep_and_bridges():
+    env = jit_env.make(f"playground/{FAST}", max_episode_steps=5, **JAX_IMPL)
+    reset_fn, step_fn = _playground.native(env)
+    key = jax.random.key(1)
+    state, timestep = env.reset(key)
+    native_state = reset_fn(jax.random.split(key)[1])
+    np.testing.assert_array_equal(timestep.observation, native_state.obs)
+    action = jnp.full(env.action_spec().shape, 0.3, jnp.float32)
+    for _ in range(3):
+        state, timestep = env.step(state, action)
+        native_state = step_fn(native_state, action, None)
+        np.testing.assert_array_equal(timestep.observation, native_state.obs)
+        np.testing.assert_array_equal(timestep.reward, native_state.reward)
+        assert bool(timestep.last()) == bool(native_state.done)
+    vec = compat.ToGymnasiumVector(env, 2, seed=0)
+    observations, _ = vec.reset(seed=0)
+    assert observations.shape == (2, 5)
+    vec.step(np.zeros((2, 1), np.float32))
+    vec.close()
+
+
+def _dm_control(name):
+    return name in mujoco_playground.dm_control_suite.ALL_ENVS
+
+
+# The locomotion and manipulation suites clone MuJoCo Menagerie from GitHub when first built:
+# offline that fails (git clone exits 128).
+_OFFLINE = pytest.mark.xfail(raises=subprocess.CalledProcessError, strict=False,
+                             reason="builds clone mujoco_menagerie from GitHub; offline git clone fails")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [pytest.param(n, marks=[] if _dm_control(n) else [_OFFLINE])
+                                  for n in LIBRARY.ids])
+def test_every_id__passes_check_env(name):
+    testing.check_env(jit_env.make(f"playground/{name}", **JAX_IMPL), num_steps=5, batch_size=2)
