@@ -23,8 +23,9 @@ key lives in the adapter's state and is split on every call.
   the environment's are; set it through `make(..., params=...)`).
 * Static parameters (map size, number of mobs) change shapes: pass
   ``static_env_params=`` to `make`.
-* render: the Pixels ids observe pictures already; `render(state)` returns the
-  observation Craftax's `get_obs` gives for the state.
+* render: `render(state)` is Craftax's own pixel renderer (16-pixel blocks) as a
+  uint8 RGB array for every id, Symbolic ones included; it is jittable, so
+  `ToGymnasium(..., render_mode="rgb_array")` renders.
 """
 
 from __future__ import annotations
@@ -36,7 +37,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from craftax import craftax_env
+from craftax.craftax import constants as craftax_constants
+from craftax.craftax import renderer as craftax_renderer
 from craftax.craftax.envs import common as craftax_common
+from craftax.craftax_classic import renderer as classic_renderer
 from craftax.craftax_classic.envs import common as classic_common
 from craftax.environment_base import environment_bases
 from craftax.environment_base import spaces as craftax_spaces
@@ -123,10 +127,12 @@ class FromCraftax(_core.Environment[CraftaxState, jax.Array, jax.Array]):
             raise TypeError(ERR_NOT_CRAFTAX.format(env))
         self._env = env
         self._params = env.default_params if params is None else params
-        self._params_structure = jax.tree_util.tree_structure(self._params)
-        self._info = (classic_common.compute_score
-                      if type(env).__module__.startswith("craftax.craftax_classic")
+        self._params_structure: Any = jax.tree_util.tree_structure(self._params)
+        classic = type(env).__module__.startswith("craftax.craftax_classic")
+        self._info = (classic_common.compute_score if classic
                       else craftax_common.log_achievements_to_info)
+        self._renderer = (classic_renderer if classic else craftax_renderer
+                          ).make_craftax_pixel_renderer(craftax_constants.BLOCK_PIXEL_SIZE_IMG)
         self._observation_spec = space_to_spec(env.observation_space(self._params))
         self._action_spec = space_to_spec(env.action_space(self._params))
 
@@ -182,9 +188,11 @@ class FromCraftax(_core.Environment[CraftaxState, jax.Array, jax.Array]):
         return CraftaxState(key=key, env_state=env_state, params=state.params), timestep
 
     def render(self, state: CraftaxState) -> jax.Array:
-        """Craftax's observation of `state` (`get_obs`): a picture for the Pixels ids."""
+        """Craftax's pixel renderer (16-pixel blocks) for every id: a uint8 RGB
+        picture, shape ``(height, width, 3)``; jittable."""
         with _conform.library_promotion():
-            return jnp.asarray(self._env.get_obs(state.env_state))
+            picture = jnp.asarray(self._renderer(state.env_state))
+        return jnp.clip(jnp.round(picture), 0, 255).astype(jnp.uint8)
 
     def observation_spec(self) -> specs.Spec[Any]:
         return self._observation_spec

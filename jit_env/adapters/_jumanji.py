@@ -168,9 +168,20 @@ class FromJumanji(_core.Environment[Any, Any, Any]):
         )
 
     def render(self, state: Any) -> Any:
-        """Jumanji's `render(state)`: a matplotlib figure in "human" mode (returns None),
-        an RGB array where the environment's viewer was built with ``render_mode="rgb_array"``."""
-        return self._env.render(state)
+        """Draws `state` with the environment's Jumanji viewer (matplotlib), eagerly.
+
+        Returns:
+            The viewer's frame: an RGBA uint8 array ``(height, width, 4)`` when the
+            viewer was built with ``render_mode="rgb_array"`` (pass ``viewer=`` to
+            `make`), None in its default "human" mode. Jumanji's own `render` drops
+            the viewer's frame, so the adapter calls the viewer itself where the
+            environment has one (`_viewer`, as every Jumanji 1.1.2 environment does).
+        """
+        viewer = getattr(self._env, "_viewer", None)
+        with _conform.library_promotion():
+            if viewer is None:
+                return self._env.render(state)
+            return viewer.render(state)
 
     def observation_spec(self) -> specs.Spec[Any]:
         return self._observation_spec

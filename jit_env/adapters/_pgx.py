@@ -79,6 +79,8 @@ class FromPgx(_core.Environment[PgxState, jax.Array, jax.Array]):
             raise TypeError(ERR_NOT_PGX.format(env))
         self._env = env
         self._num_players = int(env.num_players)
+        self._reward_shape: tuple[int, ...] = (
+            () if self._num_players == 1 else (self._num_players,))
         with _conform.library_promotion():
             layout = jax.eval_shape(env.init, jax.random.key(0))
         self._num_actions = int(layout.legal_action_mask.shape[0])
@@ -117,7 +119,7 @@ class FromPgx(_core.Environment[PgxState, jax.Array, jax.Array]):
             env_state = _conform.strong(self._env.init(init_key))
         timestep = _core.TimeStep(
             step_type=jnp.asarray(_core.StepType.FIRST, jnp.int8),
-            reward=jnp.zeros(self.reward_spec().shape, jnp.float32),
+            reward=jnp.zeros(self._reward_shape, jnp.float32),
             discount=jnp.ones((), jnp.float32),
             observation=_conform.to_spec(env_state.observation, self._observation_spec),
             extras=self._extras(env_state),
@@ -151,8 +153,7 @@ class FromPgx(_core.Environment[PgxState, jax.Array, jax.Array]):
         return specs.DiscreteArray(self._num_actions, jnp.int32, name="action")
 
     def reward_spec(self) -> specs.Spec[Any]:
-        shape = () if self._num_players == 1 else (self._num_players,)
-        return specs.Array(shape, jnp.float32, name="reward")
+        return specs.Array(self._reward_shape, jnp.float32, name="reward")
 
     def discount_spec(self) -> specs.Spec[Any]:
         return specs.BoundedArray((), jnp.float32, 0.0, 1.0, name="discount")

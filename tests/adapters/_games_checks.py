@@ -10,6 +10,7 @@ import textwrap
 import warnings
 from typing import Any
 
+import gymnasium
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -18,15 +19,42 @@ from gymnasium.utils import env_checker
 
 import jit_env
 from jit_env import compat
+from jit_env.adapters import _conform
 
 REPO = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir)
 
 
-def check_gymnasium(env: jit_env.Environment) -> None:
-    """Gymnasium's env checker through `ToGymnasium`, every warning an error."""
+def library_call(fn: Any) -> Any:
+    """`fn` run under JAX's standard promotion, as the library's own users run it
+    (the suite's conftest turns on strict promotion)."""
+    def call(*args: Any) -> Any:
+        with _conform.library_promotion():
+            return fn(*args)
+
+    return call
+
+
+def check_gymnasium(make_env: Any, *, renders: bool) -> None:
+    """Gymnasium's env checker through `ToGymnasium`, every warning an error.
+
+    With `renders`, the environment is made through `gymnasium.make` (a spec), so
+    the checker also renders in every declared mode; without, the render check is
+    left out because the library's picture is not a jittable RGB array (Pgx's
+    SVG, Jumanji's matplotlib figure), which the bridge's "rgb_array" mode needs.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        env_checker.check_env(compat.ToGymnasium(env, seed=0))
+        if not renders:
+            env_checker.check_env(compat.ToGymnasium(make_env(), seed=0),
+                                  skip_render_check=True)
+            return
+        gymnasium.register(
+            id="jit_env_games/Adapted-v0",
+            entry_point=lambda **kwargs: compat.ToGymnasium(make_env(), **kwargs))
+        try:
+            env_checker.check_env(gymnasium.make("jit_env_games/Adapted-v0").unwrapped)
+        finally:
+            del gymnasium.registry["jit_env_games/Adapted-v0"]
 
 
 def run_vector(env: jit_env.Environment, *, num_envs: int = 3, steps: int = 8) -> None:

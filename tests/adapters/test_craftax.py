@@ -95,9 +95,9 @@ def test_step__in_lockstep_with_craftax(name):
     craft = env.craftax_env
     params = env.params
     reset, step = jax.jit(env.reset), jax.jit(env.step)
-    own_step = jax.jit(craft.step_env)
+    own_step = _games_checks.library_call(jax.jit(craft.step_env))
     state, _ = reset(jax.random.key(3))
-    own_reset = jax.jit(craft.reset_env)
+    own_reset = _games_checks.library_call(jax.jit(craft.reset_env))
     _, theirs = own_reset(jax.random.split(jax.random.key(3))[1], params)
     _games_checks.assert_trees_equal(state.env_state, theirs)
     actions = jax.random.randint(jax.random.key(1), (25,), 0, int(env.action_spec().num_values))
@@ -114,7 +114,7 @@ def test_step__in_lockstep_with_craftax(name):
 
 @pytest.mark.slow
 def test_bridges__gymnasium_dm_env_and_vector():
-    _games_checks.check_gymnasium(_craftax.make(CLASSIC))
+    _games_checks.check_gymnasium(lambda: _craftax.make(CLASSIC), renders=True)
     _games_checks.run_vector(_craftax.make(CLASSIC), num_envs=2, steps=4)
 
     def actions():
@@ -134,7 +134,7 @@ def test_x64__reset_and_step_layouts_match():
 def test_native__is_craftax_reset_env_and_step_env():
     env = _craftax.make(CLASSIC)
     reset, _ = _craftax.native(env)
-    ours = jax.eval_shape(reset, jax.random.key(0))
-    theirs = jax.eval_shape(lambda k: env.craftax_env.reset_env(k, env.params)[1],
-                            jax.random.key(0))
+    ours = _games_checks.library_call(jax.eval_shape)(reset, jax.random.key(0))
+    theirs = _games_checks.library_call(jax.eval_shape)(
+        lambda k: env.craftax_env.reset_env(k, env.params)[1], jax.random.key(0))
     assert jax.tree_util.tree_structure(ours) == jax.tree_util.tree_structure(theirs)

