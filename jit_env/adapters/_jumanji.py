@@ -98,7 +98,9 @@ class FromJumanji(_core.Environment[Any, Any, Any]):
     """A Jumanji environment as a jit_env `Environment`.
 
     The state is Jumanji's own state (it carries the key); `reset(key)` calls
-    Jumanji's `reset(key)` and `step` its `step`, so the adapter adds only casts:
+    Jumanji's `reset` with a key split off `key` (Tetris stores the key it is
+    given, which would replay one episode under auto-reset) and `step` its
+    `step`, so the adapter adds only casts:
     reward and discount to float32, the observation and `extras` to the dtypes
     Jumanji's reset gives, and the state's leaves to the dtypes of the state
     passed in (several environments change dtypes under `JAX_ENABLE_X64`).
@@ -144,8 +146,8 @@ class FromJumanji(_core.Environment[Any, Any, Any]):
     def reset(self, key: jax.Array, *, options: _core.EnvOptions = None) -> Any:
         if options is not None:
             raise ValueError(ERR_OPTIONS.format(options))
-        with _conform.library_promotion():
-            state, timestep = self._env.reset(key)
+        with _conform.library_promotion():  # Tetris stores the key it gets: give it a split.
+            state, timestep = self._env.reset(jax.random.split(key)[1])
         observation = _conform.to_spec(timestep.observation, self._observation_spec)
         return _conform.strong(state), _core.TimeStep(
             step_type=jnp.asarray(_core.StepType.FIRST, jnp.int8),

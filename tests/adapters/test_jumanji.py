@@ -43,8 +43,17 @@ def test_catalogue__lists_every_registered_id_in_order():
     assert set(IDS) == jumanji.registered_environments()
 
 
-@pytest.mark.parametrize(
-    "name", [n if n in FAST else pytest.param(n, marks=pytest.mark.slow) for n in IDS])
+SCATTER_WARNING = pytest.mark.filterwarnings(
+    "ignore:scatter inputs have incompatible types:FutureWarning")
+"""BinPack-v2's own step scatters float32 into int32, which JAX 0.10 warns about (upstream)."""
+
+
+def _marks(name: str) -> list[pytest.MarkDecorator]:
+    marks = [] if name in FAST else [pytest.mark.slow]
+    return marks + ([SCATTER_WARNING] if name == "BinPack-v2" else [])
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=_marks(n)) for n in IDS])
 def test_make__every_id_passes_check_env(name):
     env = _make(name)
     testing.check_env(env, num_steps=30)
@@ -79,7 +88,7 @@ def test_step__in_lockstep_with_jumanji(name):
     own_step = _games_checks.library_call(jax.jit(jumanji_env.step))
     key = jax.random.key(7)
     state, timestep = reset(key)
-    theirs, their_timestep = own_reset(key)
+    theirs, their_timestep = own_reset(jax.random.split(key)[1])
     _games_checks.assert_trees_equal(state, theirs)
     _games_checks.assert_trees_equal(timestep.observation, their_timestep.observation)
     ends = 0
@@ -96,7 +105,7 @@ def test_step__in_lockstep_with_jumanji(name):
         if timestep.last():
             ends += 1
             state, _ = reset(jax.random.key(100 + i))
-            theirs, _ = own_reset(jax.random.key(100 + i))
+            theirs, _ = own_reset(jax.random.split(jax.random.key(100 + i))[1])
     assert ends >= 1  # Random play dies in Snake and opens a mine in Minesweeper.
 
 
