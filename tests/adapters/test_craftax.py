@@ -82,8 +82,11 @@ def test_step__time_limit_truncates_and_options_set_it():
     state, timestep = step(state, noop)
     assert timestep.last() and float(timestep.discount) == 1.0  # Truncated, not terminated.
     # Death is a termination: the same state with no health left.
-    dying = state.replace(env_state=state.env_state.replace(player_health=jnp.float32(0.0)))
-    dying = dying.replace(params=dying.params.replace(max_timesteps=jnp.asarray(10**6)))
+    health = state.env_state.player_health
+    dying = state.replace(env_state=state.env_state.replace(
+        player_health=jnp.full_like(health, -10)))  # Past what one step can heal.
+    dying = dying.replace(params=dying.params.replace(
+        max_timesteps=jnp.full_like(dying.params.max_timesteps, 10**6)))
     _, timestep = step(dying, noop)
     assert timestep.last() and float(timestep.discount) == 0.0
 
