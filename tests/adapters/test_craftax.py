@@ -6,6 +6,7 @@ but the catalogue and the errors is marked slow.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -83,10 +84,11 @@ def test_step__time_limit_truncates_and_options_set_it():
     assert timestep.last() and float(timestep.discount) == 1.0  # Truncated, not terminated.
     # Death is a termination: the same state with no health left.
     health = state.env_state.player_health
-    dying = state.replace(env_state=state.env_state.replace(
-        player_health=jnp.full_like(health, -10)))  # Past what one step can heal.
-    dying = dying.replace(params=dying.params.replace(
-        max_timesteps=jnp.full_like(dying.params.max_timesteps, 10**6)))
+    dying = dataclasses.replace(
+        state,
+        env_state=state.env_state.replace(player_health=jnp.full_like(health, -10)),
+        params=state.params.replace(max_timesteps=jnp.full_like(state.params.max_timesteps,
+                                                                10**6)))  # Past any healing.
     _, timestep = step(dying, noop)
     assert timestep.last() and float(timestep.discount) == 0.0
 

@@ -20,6 +20,10 @@ pytestmark = pytest.mark.hub
 
 IDS = _catalogue.LIBRARIES["pgx"].ids
 FAST = ("2048", "minatar-breakout", "tic_tac_toe")
+X64_BROKEN_UPSTREAM = ("chess", "connect_four", "gardner_chess", "go_9x9", "go_19x19",
+                       "minatar-freeway", "shogi", "tic_tac_toe")
+"""Games whose own Pgx `init` or `step` fails to trace under JAX_ENABLE_X64 (int32 and
+int64 mixed in a `lax.select`/`lax.cond` inside Pgx); no adapter can run them under x64."""
 SINGLE_PLAYER = ("2048", "minatar-asterix", "minatar-breakout", "minatar-freeway",
                  "minatar-seaquest", "minatar-space_invaders")
 
@@ -157,4 +161,8 @@ def test_x64__reset_and_step_layouts_match():
 @pytest.mark.slow
 def test_x64__every_id_layouts_match():
     result = _games_checks.x64_layouts("_pgx", list(IDS))
-    assert result == dict.fromkeys(IDS, "ok")
+    for name, outcome in result.items():
+        if name in X64_BROKEN_UPSTREAM:
+            assert outcome != "ok", f"{name} now traces under x64: drop it from the list"
+        else:
+            assert outcome == "ok", (name, outcome)
