@@ -131,8 +131,9 @@ class FromCraftax(_core.Environment[CraftaxState, jax.Array, jax.Array]):
         classic = type(env).__module__.startswith("craftax.craftax_classic")
         self._info = (classic_common.compute_score if classic
                       else craftax_common.log_achievements_to_info)
-        self._renderer = (classic_renderer if classic else craftax_renderer
-                          ).make_craftax_pixel_renderer(craftax_constants.BLOCK_PIXEL_SIZE_IMG)
+        with _conform.library_promotion():
+            self._pixels = (classic_renderer if classic else craftax_renderer
+                            ).make_craftax_pixel_renderer(craftax_constants.BLOCK_PIXEL_SIZE_IMG)
         self._observation_spec = space_to_spec(env.observation_space(self._params))
         self._action_spec = space_to_spec(env.action_space(self._params))
 
@@ -191,7 +192,7 @@ class FromCraftax(_core.Environment[CraftaxState, jax.Array, jax.Array]):
         """Craftax's pixel renderer (16-pixel blocks) for every id: a uint8 RGB
         picture, shape ``(height, width, 3)``; jittable."""
         with _conform.library_promotion():
-            picture = jnp.asarray(self._renderer(state.env_state))
+            picture = jnp.asarray(self._pixels(state.env_state))
         return jnp.clip(jnp.round(picture), 0, 255).astype(jnp.uint8)
 
     def observation_spec(self) -> specs.Spec[Any]:
@@ -220,9 +221,10 @@ def make(name: str, *, params: Any = None, **kwargs: Any) -> FromCraftax:
     Returns:
         A `FromCraftax` environment.
     """
-    env = craftax_env.make_craftax_env_from_name(name, auto_reset=False)
-    if kwargs:
-        env = type(env)(**kwargs)
+    with _conform.library_promotion():  # The Pixels classes build renderers with jnp.
+        env = craftax_env.make_craftax_env_from_name(name, auto_reset=False)
+        if kwargs:
+            env = type(env)(**kwargs)
     return FromCraftax(env, params=params)
 
 

@@ -29,17 +29,18 @@ CLASSIC = "Craftax-Classic-Symbolic-v1"
 
 
 def test_catalogue__lists_every_id_craftax_builds_without_auto_reset():
+    build = _games_checks.library_call(craftax_env.make_craftax_env_from_name)
     for name in IDS:
-        assert craftax_env.make_craftax_env_from_name(name, auto_reset=False) is not None
+        assert build(name, False) is not None
     for name in IDS:  # The "-AutoReset-v1" aliases only exist with auto-reset.
         alias = name.replace("-v1", "-AutoReset-v1")
-        craftax_env.make_craftax_env_from_name(alias, auto_reset=True)
+        assert build(alias, True) is not None
         with pytest.raises(ValueError, match=re.escape(f"Unknown craftax environment: {alias}")):
             craftax_env.make_craftax_env_from_name(alias, auto_reset=False)
 
 
 def test_from_craftax__refuses_auto_reset_environments():
-    env = craftax_env.make_craftax_env_from_name(CLASSIC, auto_reset=True)
+    env = craftax_env.make_craftax_env_from_name(CLASSIC, auto_reset=True)  # Classic: no jnp.
     with pytest.raises(TypeError, match=re.escape(
             _craftax.ERR_AUTO_RESET.format(type(env).__name__))):
         _craftax.FromCraftax(env)
@@ -63,6 +64,11 @@ def test_reset__same_state_structure_with_and_without_options():
     assert jax.tree_util.tree_structure(plain) == jax.tree_util.tree_structure(other)
     assert [(x.shape, x.dtype) for x in jax.tree_util.tree_leaves(plain)] == [
         (x.shape, x.dtype) for x in jax.tree_util.tree_leaves(other)]
+
+
+def test_make__pixels_ids_build_under_strict_promotion():
+    for name in ("Craftax-Pixels-v1", "Craftax-Classic-Pixels-v1"):
+        assert _craftax.make(name).observation_spec().shape[-1] == 3
 
 
 @pytest.mark.slow
