@@ -48,9 +48,17 @@ SCATTER_WARNING = pytest.mark.filterwarnings(
 """BinPack-v2's own step scatters float32 into int32, which JAX 0.10 warns about (upstream)."""
 
 
+TSP_SPEC = pytest.mark.xfail(
+    strict=True, raises=testing.EnvCheckError,
+    reason="Jumanji's TSP reset returns position -1, outside its own DiscreteArray spec")
+"""TSP-v1's observation spec does not describe its first observation (upstream): the
+checker rightly refuses it. Strict, so this fails once Jumanji fixes its spec."""
+
+
 def _marks(name: str) -> list[pytest.MarkDecorator]:
     marks = [] if name in FAST else [pytest.mark.slow]
-    return marks + ([SCATTER_WARNING] if name == "BinPack-v2" else [])
+    marks += [SCATTER_WARNING] if name == "BinPack-v2" else []
+    return marks + ([TSP_SPEC] if name == "TSP-v1" else [])
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=_marks(n)) for n in IDS])
