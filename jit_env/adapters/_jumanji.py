@@ -126,10 +126,12 @@ class FromJumanji(_core.Environment[Any, Any, Any]):
         self._env = env
         self._observation_spec = spec_to_spec(env.observation_spec)
         self._action_spec = spec_to_spec(env.action_spec)
-        self._reward_shape = tuple(env.reward_spec.shape)
-        self._discount_shape = tuple(env.discount_spec.shape)
         with _conform.library_promotion():
             _, timestep = jax.eval_shape(env.reset, jax.random.key(0))
+        # The shapes Jumanji returns: SearchAndRescue's reward spec says () but it
+        # rewards each agent.
+        self._reward_shape = tuple(timestep.reward.shape)
+        self._discount_shape = tuple(timestep.discount.shape)
         self._extras_layout = timestep.extras
 
     def __repr__(self) -> str:
