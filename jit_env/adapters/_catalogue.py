@@ -131,4 +131,46 @@ LIBRARIES["playground"] = Library(
     # `mujoco_playground.registry.ALL_ENVS`: the suites above, in this order.
     ids=tuple(name for suite in _PLAYGROUND_SUITES.values() for name in suite),
     episode_limits={name: n for suite in _PLAYGROUND_SUITES.values() for name, n in suite.items()},
+
+# Jumanji 1.1.2: `jumanji.registered_environments()`, in registration order.
+LIBRARIES["jumanji"] = Library(
+    prefix="jumanji",
+    module="jit_env.adapters._jumanji",
+    requires=("jumanji",),
+    extra="jumanji",
+    ids=(
+        "Game2048-v1", "GraphColoring-v1", "Minesweeper-v0", "RubiksCube-v0",
+        "RubiksCube-partly-scrambled-v0", "Sudoku-v0", "Sudoku-very-easy-v0", "BinPack-v2",
+        "FlatPack-v0", "JobShop-v0", "Knapsack-v1", "Tetris-v0", "Cleaner-v0", "Connector-v3",
+        "MMST-v0", "CVRP-v1", "MultiCVRP-v0", "Maze-v0", "RobotWarehouse-v0", "Snake-v1",
+        "TSP-v1", "Sokoban-v0", "PacMan-v1", "SlidingTilePuzzle-v0", "LevelBasedForaging-v0",
+        "SearchAndRescue-v0",
+    ),
+)
+
+# Craftax 1.6.1: the ids `craftax.craftax_env.make_craftax_env_from_name` builds without
+# auto-reset (its "-AutoReset-v1" aliases only exist with auto-reset, which jit_env refuses).
+LIBRARIES["craftax"] = Library(
+    prefix="craftax",
+    module="jit_env.adapters._craftax",
+    requires=("craftax",),
+    extra="craftax",
+    ids=(
+        "Craftax-Symbolic-v1", "Craftax-Pixels-v1", "Craftax-Classic-Symbolic-v1",
+        "Craftax-Classic-Pixels-v1",
+    ),
+)
+
+# Pgx 2.6.0: `pgx.available_envs()`, in its order (the MinAtar games ship inside pgx).
+LIBRARIES["pgx"] = Library(
+    prefix="pgx",
+    module="jit_env.adapters._pgx",
+    requires=("pgx",),
+    extra="pgx",
+    ids=(
+        "2048", "animal_shogi", "backgammon", "chess", "connect_four", "gardner_chess", "go_9x9",
+        "go_19x19", "hex", "kuhn_poker", "leduc_holdem", "minatar-asterix", "minatar-breakout",
+        "minatar-freeway", "minatar-seaquest", "minatar-space_invaders", "othello", "shogi",
+        "sparrow_mahjong", "tic_tac_toe",
+    ),
 )

@@ -1,0 +1,151 @@
+"""The Craftax adapter: every id through the checker, lockstep with Craftax, the bridges, x64.
+
+Craftax compiles for long on CPU (tens of seconds to minutes per id): everything
+but the catalogue and the errors is marked slow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+
+craftax = pytest.importorskip("craftax", reason="needs the craftax extra (tox -e hub)")
+
+import _games_checks  # noqa: E402
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+from craftax import craftax_env  # noqa: E402
+
+from jit_env import testing  # noqa: E402
+from jit_env.adapters import _catalogue, _craftax  # noqa: E402
+
+pytestmark = pytest.mark.hub
+
+IDS = _catalogue.LIBRARIES["craftax"].ids
+CLASSIC = "Craftax-Classic-Symbolic-v1"
+
+
+def test_catalogue__lists_every_id_craftax_builds_without_auto_reset():
+    build = _games_checks.library_call(craftax_env.make_craftax_env_from_name)
+    for name in IDS:
+        assert build(name, False) is not None
+    for name in IDS:  # The "-AutoReset-v1" aliases only exist with auto-reset.
+        alias = name.replace("-v1", "-AutoReset-v1")
+        assert build(alias, True) is not None
+        with pytest.raises(ValueError, match=re.escape(f"Unknown craftax environment: {alias}")):
+            craftax_env.make_craftax_env_from_name(alias, auto_reset=False)
+
+
+def test_from_craftax__refuses_auto_reset_environments():
+    env = craftax_env.make_craftax_env_from_name(CLASSIC, auto_reset=True)  # Classic: no jnp.
+    with pytest.raises(TypeError, match=re.escape(
+            _craftax.ERR_AUTO_RESET.format(type(env).__name__))):
+        _craftax.FromCraftax(env)
+    with pytest.raises(TypeError, match=re.escape(_craftax.ERR_NOT_CRAFTAX.format(None))):
+        _craftax.FromCraftax(None)
+
+
+def test_reset__refuses_options_of_another_structure():
+    env = _craftax.make(CLASSIC)
+    options = {"max_timesteps": 5}
+    with pytest.raises(ValueError, match=re.escape(_craftax.ERR_OPTIONS.format(
+            expected=jax.tree_util.tree_structure(env.params), received=options))):
+        jax.eval_shape(lambda k: env.reset(k, options=options), jax.random.key(0))
+
+
+def test_reset__same_state_structure_with_and_without_options():
+    env = _craftax.make(CLASSIC)
+    plain = jax.eval_shape(env.reset, jax.random.key(0))
+    other = jax.eval_shape(lambda k: env.reset(
+        k, options=env.params.replace(max_timesteps=7)), jax.random.key(0))
+    assert jax.tree_util.tree_structure(plain) == jax.tree_util.tree_structure(other)
+    assert [(x.shape, x.dtype) for x in jax.tree_util.tree_leaves(plain)] == [
+        (x.shape, x.dtype) for x in jax.tree_util.tree_leaves(other)]
+
+
+def test_make__pixels_ids_build_under_strict_promotion():
+    for name in ("Craftax-Pixels-v1", "Craftax-Classic-Pixels-v1"):
+        assert _craftax.make(name).observation_spec().shape[-1] == 3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", IDS)
+def test_make__every_id_passes_check_env(name):
+    testing.check_env(_craftax.make(name), num_steps=20, batch_size=2)
+
+
+@pytest.mark.slow
+def test_step__time_limit_truncates_and_options_set_it():
+    env = _craftax.make(CLASSIC)
+    state, _ = env.reset(jax.random.key(0), options=env.params.replace(max_timesteps=3))
+    step = jax.jit(env.step)
+    noop = jnp.int32(0)
+    for _ in range(2):
+        state, timestep = step(state, noop)
+        assert timestep.mid()
+    state, timestep = step(state, noop)
+    assert timestep.last() and float(timestep.discount) == 1.0  # Truncated, not terminated.
+    # Death is a termination: the same state with no health left.
+    health = state.env_state.player_health
+    dying = dataclasses.replace(
+        state,
+        env_state=state.env_state.replace(player_health=jnp.full_like(health, -10)),
+        params=state.params.replace(max_timesteps=jnp.full_like(state.params.max_timesteps,
+                                                                10**6)))  # Past any healing.
+    _, timestep = step(dying, noop)
+    assert timestep.last() and float(timestep.discount) == 0.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [CLASSIC, "Craftax-Symbolic-v1"])
+def test_step__in_lockstep_with_craftax(name):
+    env = _craftax.make(name)
+    craft = env.craftax_env
+    params = env.params
+    reset, step = jax.jit(env.reset), jax.jit(env.step)
+    own_step = _games_checks.library_call(jax.jit(craft.step_env))
+    state, _ = reset(jax.random.key(3))
+    own_reset = _games_checks.library_call(jax.jit(craft.reset_env))
+    _, theirs = own_reset(jax.random.split(jax.random.key(3))[1], params)
+    _games_checks.assert_trees_equal(state.env_state, theirs)
+    actions = jax.random.randint(jax.random.key(1), (25,), 0, int(env.action_spec().num_values))
+    for action in actions:
+        step_key = jax.random.split(state.key)[1]
+        state, timestep = step(state, action)
+        observation, theirs, reward, done, info = own_step(step_key, theirs, action, params)
+        _games_checks.assert_trees_equal(state.env_state, theirs)
+        np.testing.assert_array_equal(np.asarray(timestep.observation), np.asarray(observation))
+        assert float(timestep.reward) == float(reward)
+        assert bool(timestep.last()) == bool(done)
+        assert set(timestep.extras) == set(info) - {"discount"}
+
+
+@pytest.mark.slow
+def test_bridges__gymnasium_dm_env_and_vector():
+    _games_checks.check_gymnasium(lambda: _craftax.make(CLASSIC), renders=True)
+    _games_checks.run_vector(_craftax.make(CLASSIC), num_envs=2, steps=4)
+
+    def actions():
+        for i in range(30):
+            yield np.int32(i % 17)
+
+    _games_checks.run_conformance(
+        _games_checks.dm_env_conformance(lambda: _craftax.make(CLASSIC), actions))
+
+
+@pytest.mark.slow
+def test_x64__reset_and_step_layouts_match():
+    result = _games_checks.x64_layouts("_craftax", list(IDS))
+    assert result == dict.fromkeys(IDS, "ok")
+
+
+def test_native__is_craftax_reset_env_and_step_env():
+    env = _craftax.make(CLASSIC)
+    reset, _ = _craftax.native(env)
+    ours = _games_checks.library_call(jax.eval_shape)(reset, jax.random.key(0))
+    theirs = _games_checks.library_call(jax.eval_shape)(
+        lambda k: env.craftax_env.reset_env(k, env.params)[1], jax.random.key(0))
+    assert jax.tree_util.tree_structure(ours) == jax.tree_util.tree_structure(theirs)
