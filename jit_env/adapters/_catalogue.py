@@ -33,3 +33,27 @@ class Library:
 
 LIBRARIES: dict[str, Library] = {}
 """prefix -> `Library`. Each adapter module's entry is added below, one block per library."""
+
+LIBRARIES["xminigrid"] = Library(
+    prefix="xminigrid",
+    module="jit_env.adapters._xminigrid",
+    requires=("xminigrid",),
+    extra="xminigrid",
+    ids=(
+        "XLand-MiniGrid-R1-9x9", "XLand-MiniGrid-R1-11x11", "XLand-MiniGrid-R1-13x13",
+        "XLand-MiniGrid-R1-15x15", "XLand-MiniGrid-R1-17x17", "XLand-MiniGrid-R2-9x9",
+        "XLand-MiniGrid-R2-11x11", "XLand-MiniGrid-R2-13x13", "XLand-MiniGrid-R2-15x15",
+        "XLand-MiniGrid-R2-17x17", "XLand-MiniGrid-R4-9x9", "XLand-MiniGrid-R4-11x11",
+        "XLand-MiniGrid-R4-13x13", "XLand-MiniGrid-R4-15x15", "XLand-MiniGrid-R4-17x17",
+        "XLand-MiniGrid-R6-13x13", "XLand-MiniGrid-R6-17x17", "XLand-MiniGrid-R6-19x19",
+        "XLand-MiniGrid-R9-16x16", "XLand-MiniGrid-R9-19x19", "XLand-MiniGrid-R9-25x25",
+        "MiniGrid-BlockedUnlockPickUp", "MiniGrid-DoorKey-5x5", "MiniGrid-DoorKey-6x6",
+        "MiniGrid-DoorKey-8x8", "MiniGrid-DoorKey-16x16", "MiniGrid-Empty-5x5",
+        "MiniGrid-Empty-6x6", "MiniGrid-Empty-8x8", "MiniGrid-Empty-16x16",
+        "MiniGrid-EmptyRandom-5x5", "MiniGrid-EmptyRandom-6x6", "MiniGrid-EmptyRandom-8x8",
+        "MiniGrid-EmptyRandom-16x16", "MiniGrid-FourRooms", "MiniGrid-LockedRoom",
+        "MiniGrid-MemoryS8", "MiniGrid-MemoryS16", "MiniGrid-MemoryS32", "MiniGrid-MemoryS64",
+        "MiniGrid-MemoryS128", "MiniGrid-Playground", "MiniGrid-Unlock", "MiniGrid-UnlockPickUp",
+    ),
+)
+"""XLand-MiniGrid 0.9.3 (`xminigrid.registered_environments()`, in its order)."""
