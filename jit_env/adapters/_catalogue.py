@@ -57,3 +57,27 @@ LIBRARIES["xminigrid"] = Library(
     ),
 )
 """XLand-MiniGrid 0.9.3 (`xminigrid.registered_environments()`, in its order)."""
+
+LIBRARIES["navix"] = Library(
+    prefix="navix",
+    module="jit_env.adapters._navix",
+    requires=("navix",),
+    extra="navix",
+    ids=(
+        "Navix-Empty-5x5-v0", "Navix-Empty-6x6-v0", "Navix-Empty-8x8-v0", "Navix-Empty-16x16-v0",
+        "Navix-Empty-Random-5x5-v0", "Navix-Empty-Random-6x6-v0", "Navix-Empty-Random-8x8-v0",
+        "Navix-Empty-Random-16x16-v0", "Navix-DoorKey-5x5-v0", "Navix-DoorKey-6x6-v0",
+        "Navix-DoorKey-8x8-v0", "Navix-DoorKey-16x16-v0", "Navix-DoorKey-Random-5x5-v0",
+        "Navix-DoorKey-Random-6x6-v0", "Navix-DoorKey-Random-8x8-v0", "Navix-DoorKey-Random-16x16-v0",
+        "Navix-FourRooms-v0", "Navix-KeyCorridorS3R1-v0", "Navix-KeyCorridorS3R2-v0",
+        "Navix-KeyCorridorS3R3-v0", "Navix-KeyCorridorS4R3-v0", "Navix-KeyCorridorS5R3-v0",
+        "Navix-KeyCorridorS6R3-v0", "Navix-LavaGapS5-v0", "Navix-LavaGapS6-v0", "Navix-LavaGapS7-v0",
+        "Navix-SimpleCrossingS9N1-v0", "Navix-SimpleCrossingS9N2-v0", "Navix-SimpleCrossingS9N3-v0",
+        "Navix-SimpleCrossingS11N5-v0", "Navix-Dynamic-Obstacles-5x5-v0",
+        "Navix-Dynamic-Obstacles-5x5-Random-v0", "Navix-Dynamic-Obstacles-6x6-v0",
+        "Navix-Dynamic-Obstacles-6x6-Random-v0", "Navix-Dynamic-Obstacles-8x8-v0",
+        "Navix-Dynamic-Obstacles-16x16-v0", "Navix-DistShift1-v0", "Navix-DistShift2-v0",
+        "Navix-GoToDoor-5x5-v0", "Navix-GoToDoor-6x6-v0", "Navix-GoToDoor-8x8-v0",
+    ),
+)
+"""Navix 0.7.4 (`navix.registry()`, in its order)."""
