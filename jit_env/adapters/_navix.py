@@ -74,8 +74,13 @@ class NavixState:
 
 @contextlib.contextmanager
 def _library_promotion() -> Iterator[None]:
-    """navix relies on JAX's standard dtype promotion; allow it inside its code only."""
-    with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"):
+    """The JAX settings navix's code needs, inside its code only.
+
+    navix relies on standard dtype and rank promotion, and its transition fails
+    under ``JAX_ENABLE_X64`` (its own `lax.cond` branches disagree, int32 against
+    int64), so its code runs with 64-bit types off, as navix is written for.
+    """
+    with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"), jax.enable_x64(False):
         yield
 
 
@@ -171,8 +176,8 @@ class FromNavix(_core.Environment[NavixState, jax.Array, Any]):
                                                name="reward")
 
     def __repr__(self) -> str:
-        return f"FromNavix({type(self._env).__name__}, height={self._env.height}, width={self._env.width}, " \
-               f"max_steps={self._env.max_steps})"
+        env = self._env
+        return f"FromNavix({type(env).__name__}, height={env.height}, width={env.width}, max_steps={env.max_steps})"
 
     @property
     def navix_env(self) -> Any:
@@ -212,6 +217,7 @@ class FromNavix(_core.Environment[NavixState, jax.Array, Any]):
             The next state and a MID or LAST time step (LAST with discount 0 on
             navix's TERMINATION, discount 1 on its TRUNCATION).
         """
+        action = jnp.asarray(action, self._action_spec.dtype)  # navix stores it in its time step.
         with _library_promotion():
             timestep = _like(self._env._step(state.timestep, action), state.timestep)
         terminated = timestep.step_type == _TERMINATION

@@ -39,12 +39,16 @@ import xminigrid
 from xminigrid import environment as xmg_environment
 from xminigrid import wrappers as xmg_wrappers
 from xminigrid.core import constants as xmg_constants
+from xminigrid.rendering import rgb_render as xmg_rgb_render
 
 from jit_env import _core, _struct, specs
 from jit_env.adapters import _catalogue
 
 BENCHMARK_ID = "MiniGrid-Empty-8x8"
 """The id `benchmarks/hub.py` times against xminigrid's own step."""
+
+_TILE = 32
+"""Pixels per grid cell in xminigrid's drawing (its `render`'s default ``tile_size``)."""
 
 ERR_NOT_XMINIGRID = "`env` must be an xminigrid Environment, got {!r}."
 ERR_AUTO_RESET = (
@@ -119,16 +123,19 @@ def _grid_spec(shape: tuple[int, ...]) -> specs.BoundedArray:
                               name="observation")
 
 
-def _observation_spec(env: Any, params: Any) -> specs.Spec[Any]:
+def _observation_spec(observation: Any, params: Any) -> specs.Spec[Any]:
     """The grid spec for xminigrid's own observation, shapes and dtypes of others (wrappers)."""
-    with _library_promotion():
-        observation = jax.eval_shape(lambda key: env.reset(params, key), jax.random.key(0)).observation
     grid = (params.view_size, params.view_size, xmg_constants.NUM_LAYERS)
     if isinstance(observation, dict):
         return specs.Dict({k: specs.Array(v.shape, v.dtype, name=k) for k, v in observation.items()})
     if observation.shape == grid and observation.dtype == np.uint8:
         return _grid_spec(grid)
     return specs.Array(observation.shape, observation.dtype, name="observation")
+
+
+def _same_structure(a: Any, b: Any) -> bool:
+    """Whether two pytree structures are equal (static fields included)."""
+    return bool(a == b)
 
 
 def _auto_resetting(env: Any) -> str | None:
@@ -173,13 +180,17 @@ class FromXMiniGrid(_core.Environment[XMiniGridState, jax.Array, Any]):
             raise ValueError(ERR_AUTO_RESET.format(wrapper=wrapper))
         self._env = env
         self._params = env.default_params() if params is None else params
-        self._observation_spec = _observation_spec(env, self._params)
+        with _library_promotion():  # The layout of xminigrid's time steps, without running it.
+            layout = jax.eval_shape(lambda key: env.reset(self._params, key), jax.random.key(0))
+        self._observation_spec = _observation_spec(layout.observation, self._params)
         self._action_spec = specs.DiscreteArray(int(env.num_actions(self._params)), jnp.int32, name="action")
         self._leaves = jax.tree_util.tree_flatten_with_path(self._params)
+        grid = layout.state.grid
+        self._render_shape = jax.ShapeDtypeStruct((grid.shape[0] * _TILE, grid.shape[1] * _TILE, 3), np.uint8)
 
     def __repr__(self) -> str:
-        return f"FromXMiniGrid({type(self._env).__name__}, view_size={self._params.view_size}, " \
-               f"max_steps={self._params.max_steps})"
+        name, params = type(self._env).__name__, self._params
+        return f"FromXMiniGrid({name}, view_size={params.view_size}, max_steps={params.max_steps})"
 
     @property
     def xminigrid_env(self) -> Any:
@@ -197,11 +208,11 @@ class FromXMiniGrid(_core.Environment[XMiniGridState, jax.Array, Any]):
             return self._params
         leaves, structure = jax.tree_util.tree_flatten_with_path(options)
         own_leaves, own_structure = self._leaves
-        if structure != own_structure:
+        if not _same_structure(structure, own_structure):
             raise ValueError(ERR_OPTIONS_STRUCTURE.format(got=structure, expected=own_structure))
         for (path, leaf), (_, own) in zip(leaves, own_leaves, strict=True):
-            got, expected = jax.ShapeDtypeStruct(jnp.shape(leaf), jnp.result_type(leaf)), \
-                jax.ShapeDtypeStruct(jnp.shape(own), jnp.result_type(own))
+            got = jax.ShapeDtypeStruct(jnp.shape(leaf), jnp.result_type(leaf))
+            expected = jax.ShapeDtypeStruct(jnp.shape(own), jnp.result_type(own))
             if (got.shape, got.dtype) != (expected.shape, expected.dtype):
                 raise ValueError(ERR_OPTIONS_LEAF.format(
                     path=jax.tree_util.keystr(path), got=got, expected=expected))
@@ -260,10 +271,24 @@ class FromXMiniGrid(_core.Environment[XMiniGridState, jax.Array, Any]):
                                       is_leaf=lambda x: isinstance(x, specs.Spec))
 
     def render(self, state: XMiniGridState) -> Any:
-        """xminigrid's ``render(params, timestep)``: a uint8 ``(H, W, 3)`` NumPy image
-        (``params.render_mode == "rgb_array"``, the default) or text (``"rich_text"``).
-        Eager only (xminigrid renders with NumPy); one unbatched state."""
-        return self._env.render(self._params, state.timestep)
+        """xminigrid's picture of one (unbatched) state.
+
+        With ``params.render_mode == "rgb_array"`` (the default) this is the
+        drawing xminigrid's ``render(params, timestep)`` makes, uint8
+        ``(32 * grid height, 32 * grid width, 3)`` with the agent's view
+        highlighted; xminigrid draws with NumPy, so under `jax.jit` (as the
+        Gymnasium bridge renders) it runs as a `jax.pure_callback`. With
+        ``"rich_text"`` it is xminigrid's text, eagerly only.
+        """
+        if self._params.render_mode != "rgb_array":
+            return self._env.render(self._params, state.timestep)
+        view_size = self._params.view_size
+
+        def draw(grid: np.ndarray, agent: Any) -> np.ndarray:
+            return np.asarray(xmg_rgb_render.render(np.asarray(grid), agent, view_size), np.uint8)
+
+        inner = state.timestep.state
+        return jax.pure_callback(draw, self._render_shape, inner.grid, inner.agent)
 
     def observation_spec(self) -> specs.Spec[Any]:
         return self._observation_spec
