@@ -80,8 +80,8 @@ class XMiniGridState:
 
     Attributes:
         key: The key chain that seeds the next `reset` (jit_env's auto-reset
-            wrappers read it); the episode's own randomness is in
-            ``timestep.state.key``, as xminigrid keeps it.
+            wrappers read it); xminigrid's own key stays in
+            ``timestep.state.key`` (its step draws no randomness).
         timestep: xminigrid's `TimeStep` (its ``state``, step type, reward,
             discount and observation), as the library's `step` takes it.
     """
