@@ -25,7 +25,7 @@ from jit_env.adapters import _catalogue, _navix  # noqa: E402
 pytestmark = pytest.mark.hub
 
 FAST_IDS = ("Navix-Empty-5x5-v0", "Navix-Dynamic-Obstacles-5x5-v0")
-"""Checked in every hub run; the others compile for 30-60 s each on a loaded 2-core machine."""
+"""Checked in every hub run; the others take 40-80 s each in check_env on a loaded 2-core machine."""
 LEFT, RIGHT, FORWARD = 0, 1, 2
 TO_THE_GOAL_5X5 = (FORWARD, FORWARD, RIGHT, FORWARD, FORWARD)  # From Navix-Empty-5x5-v0's fixed start.
 TRUNCATION, TERMINATION = 1, 2  # navix's step types.
