@@ -218,3 +218,12 @@ print("ok")
     env = {**os.environ, "JAX_ENABLE_X64": "1"}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]
+
+
+def test_reset__fresh_start_per_key_raw_or_typed():
+    env = _navix.make("Navix-Empty-Random-5x5-v0")
+    _, first = jax.vmap(env.reset)(jax.random.split(jax.random.key(0), 8))
+    assert len({np.asarray(o).tobytes() for o in first.observation}) > 1  # No cached first state.
+    _, typed = env.reset(jax.random.key(5))
+    _, raw = env.reset(jax.random.PRNGKey(5))
+    np.testing.assert_array_equal(typed.observation, raw.observation)

@@ -244,3 +244,13 @@ print("ok")
     env = {**os.environ, "JAX_ENABLE_X64": "1"}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]
+
+
+def test_reset__fresh_start_per_key_raw_or_typed():
+    env = _xminigrid.make("MiniGrid-EmptyRandom-5x5")
+    states, _ = jax.vmap(env.reset)(jax.random.split(jax.random.key(0), 8))
+    positions = {tuple(p) for p in np.asarray(states.timestep.state.agent.position)}
+    assert len(positions) > 1  # No cached first state: each key its own start.
+    typed, _ = env.reset(jax.random.key(5))
+    raw, _ = env.reset(jax.random.PRNGKey(5))
+    np.testing.assert_array_equal(typed.timestep.state.agent.position, raw.timestep.state.agent.position)
