@@ -107,9 +107,9 @@ def observation_bounds(observation_fn: Callable[..., Any], shape: tuple[int, ...
     """The true bounds of a navix observation function's values, where known.
 
     navix 0.7.4's ``observation_space`` says ``[0, 8]`` for `symbolic` and
-    `categorical`, but their values reach the player's tag (10), and
-    `categorical` marks walls -1. The image observations keep navix's
-    ``[0, 255]``.
+    `categorical`, but their values reach the player's tag (10), `categorical`
+    marks walls -1, and `symbolic`'s state channel reaches 254 (KeyCorridor's
+    doors). The image observations keep navix's ``[0, 255]``.
 
     Args:
         observation_fn: The environment's ``observation_fn``.
@@ -121,8 +121,9 @@ def observation_bounds(observation_fn: Callable[..., Any], shape: tuple[int, ...
         is then unbounded.
     """
     if observation_fn is navix_observations.symbolic:
-        # (entity tag, colour, state): state is a door's 0..2 or the player's direction 0..3.
-        high = np.array([int(navix_entities.EntityIds.PLAYER), len(navix_rendering.PALETTE.as_array()) - 1, 3])
+        # (entity tag, colour, state). The state is a door's 0..2 or the player's direction 0..3,
+        # but KeyCorridor's doors give 254 (a -2 wrapped to uint8): the state channel keeps uint8's range.
+        high = np.array([int(navix_entities.EntityIds.PLAYER), len(navix_rendering.PALETTE.as_array()) - 1, 255])
         return np.zeros(shape, np.int64), np.broadcast_to(high, shape)
     if observation_fn is navix_observations.categorical:
         return np.full(shape, -1), np.full(shape, int(navix_entities.EntityIds.PLAYER))

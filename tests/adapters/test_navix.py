@@ -108,7 +108,7 @@ def test_specs__symbolic_bounds_corrected():
     assert int(env.navix_env.observation_space.maximum) == 8  # navix's own bound, which the player breaks:
     _, ts = env.reset(jax.random.key(0))
     assert int(ts.observation[..., 0].max()) == 10
-    np.testing.assert_array_equal(spec.maximum[0, 0], [10, 5, 3])
+    np.testing.assert_array_equal(spec.maximum[0, 0], [10, 5, 255])
     assert bool(spec.contains(ts.observation))
     assert int(env.action_spec().num_values) == 7
     assert (float(env.reward_spec().minimum), float(env.reward_spec().maximum)) == (-1.0, 1.0)
