@@ -242,7 +242,10 @@ def test_public_api__all_is_sorted_and_resolves():
 
         assert module.__all__ == sorted(module.__all__, key=kind)
         for name in module.__all__:
-            assert getattr(module, name) is not None
+            try:
+                assert getattr(module, name) is not None
+            except ImportError as e:  # A bridge whose library this environment lacks names its extra.
+                assert 'pip install "jit_env[' in str(e), e
 
 
 def test_public_api__state_dataclass_and_field_are_public():

@@ -125,12 +125,15 @@ def _state_dtypes(env: Any, params: Any, action_spec: specs.Spec[Any]) -> tuple[
     key_var = closed.jaxpr.invars[0]
     uses_key = any(v is key_var for eqn in closed.jaxpr.eqns for v in eqn.invars) or any(
         v is key_var for v in closed.jaxpr.outvars)
-    return jax.tree_util.tree_map(lambda leaf: np.dtype(leaf.dtype), stepped), uses_key
+    return jax.tree_util.tree_map(lambda leaf: leaf.dtype, stepped), uses_key
 
 
 def _cast_state(env_state: Any, dtypes: Any) -> Any:
     """`env_state` with each leaf cast to its fixed dtype (strong, so reset and step agree)."""
-    return jax.tree_util.tree_map(lambda x, dtype: jnp.asarray(x).astype(dtype), env_state, dtypes)
+    # PRNG keys in the state (a gymnax env wrapping jit_env's, say) keep their key type.
+    return jax.tree_util.tree_map(
+        lambda x, dtype: x if jax.dtypes.issubdtype(dtype, jax.dtypes.extended) else jnp.asarray(x).astype(dtype),
+        env_state, dtypes)
 
 
 class FromGymnax(_core.Environment[GymnaxState, Any, Any]):

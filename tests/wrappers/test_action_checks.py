@@ -49,7 +49,7 @@ NAMES = sorted(CATALOGUE)
 
 def _reset(env, batch):
     key = jax.random.key(0)
-    if wrappers._transforms.is_unsized_batch(env):
+    if wrappers._common.is_unsized_batch(env):
         return env.reset(jax.random.split(key, batch[0]))
     return env.reset(key)
 
@@ -74,9 +74,8 @@ def test_step__wrong_shape_is_refused_naming_the_action_spec(name, jit):
     detail = specs.ERR_SHAPE.format(spec=label, expected=want, got=got)
     with pytest.raises(ValueError) as info:
         step(state, bad)
-    # TileAutoReset's batch is its inner Tile's, which checks (and names) it.
-    checked = env._batched if name == "TileAutoReset" else env
-    assert str(info.value) == _expected(checked, detail)
+    # Every entry point checks (and names) itself, the auto-reset wrappers included.
+    assert str(info.value) == _expected(env, detail)
 
 
 @pytest.mark.parametrize("name", NAMES)
