@@ -35,7 +35,7 @@ import numpy as np
 from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
 
 from jit_env import _core, specs
-from jit_env.wrappers import _common, _transforms
+from jit_env.wrappers import _common
 
 ERR_NOT_BATCHED = (
     "Shard splits a batch across devices, so `env` must be batched (Tile, "
@@ -234,8 +234,8 @@ class Shard(_core.Wrapper[Any, Any, Any]):
         return np.concatenate(frames)
 
     def _whole(self, spec: specs.Spec[Any]) -> specs.Spec[Any]:
-        if not self._sized:  # Specs of one slice.
-            return _transforms.batched_spec(spec, self.num_envs)
+        if not self._sized:  # Specs of one slice: the whole batch is `Batched`, as Tile's.
+            return specs.Batched(spec, self.num_envs)
         if isinstance(spec, specs.Batched):  # Of the per-device batch: widen it.
             return specs.Batched(spec.spec, self.num_envs)
         return jax.tree_util.tree_map(self._widen, specs.unpack_spec(spec), is_leaf=specs.is_spec)

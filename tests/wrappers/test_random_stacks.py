@@ -79,11 +79,12 @@ class DictCartPole(jit_env.Environment):
     def reset(self, key: jax.Array, *, options: Any = None) -> Any:
         key, inner_key = jax.random.split(key)
         state, timestep = self._env.reset(inner_key, options=options)
-        return {"key": key, "cartpole": state}, timestep
+        # The episode's parameters under "options", where auto-reset looks for them.
+        return {"key": key, "cartpole": state, "options": state.options}, timestep
 
     def step(self, state: Any, action: Any) -> Any:
         inner, timestep = self._env.step(state["cartpole"], action)
-        return {"key": state["key"], "cartpole": inner}, timestep
+        return {"key": state["key"], "cartpole": inner, "options": state["options"]}, timestep
 
     def observation_spec(self) -> Any:
         return self._env.observation_spec()
