@@ -83,7 +83,9 @@ class DictCartPole(jit_env.Environment):
         return {"key": key, "cartpole": state, "options": state.options}, timestep
 
     def step(self, state: Any, action: Any) -> Any:
-        inner, timestep = self._env.step(state["cartpole"], action)
+        # The parameters live once, under "options" (what auto-reset reads and restores).
+        cartpole_state = dataclasses.replace(state["cartpole"], options=state["options"])
+        inner, timestep = self._env.step(cartpole_state, action)
         return {"key": state["key"], "cartpole": inner, "options": state["options"]}, timestep
 
     def observation_spec(self) -> Any:
@@ -291,8 +293,10 @@ def _beneath(state: Any) -> Any:
 
 def _base_state(state: Any) -> Any:
     """The built-in environment's own state (CartPole or Pendulum), beneath every wrapper."""
-    while isinstance(state, _core.WrapperState) or isinstance(state, dict):
-        state = state["cartpole"] if isinstance(state, dict) else state.inner
+    while isinstance(state, _core.WrapperState):
+        state = state.inner
+    if isinstance(state, dict):  # DictCartPole: the parameters it runs with live under "options"
+        return dataclasses.replace(state["cartpole"], options=state["options"])
     return state
 
 
