@@ -198,7 +198,8 @@ def test_shard__works_and_passes_check_env_on_explicit_and_auto_meshes():
             extended = wrappers.ExtendObservation.pomdp_fields(vmapped)
             state, ts = jax.jit(extended.reset)(jax.random.key(0))
             assert ts.observation.step_type.shape == (8,), ts.observation
-            per_row = wrappers.Shard(wrappers.Tile(envs.CartPole(per_episode_params=True), 2, options_in_axes=0), mesh=mesh,
+            cartpole = envs.CartPole(per_episode_params=True)
+            per_row = wrappers.Shard(wrappers.Tile(cartpole, 2, options_in_axes=0), mesh=mesh,
                                      axis_name="envs", options_in_axes=0)
             gravity = jnp.arange(8, dtype=jnp.float32)  # A plain, unsharded array.
             state, ts = jax.jit(lambda k, o: per_row.reset(k, options=o))(jax.random.key(0), {"gravity": gravity})
