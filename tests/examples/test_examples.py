@@ -23,8 +23,8 @@ pytestmark = pytest.mark.integration
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-def run_example(script: str, *args: str) -> str:
-    env = dict(os.environ)
+def run_example(script: str, *args: str, env_vars: dict[str, str] | None = None) -> str:
+    env = {**os.environ, **(env_vars or {})}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env["JAX_PLATFORMS"] = "cpu"
     result = subprocess.run(
@@ -70,6 +70,37 @@ def test_sharded__help_describes_the_example_and_its_devices():
     assert "One batch of CartPole sub-environments split across devices" in stdout
     assert "XLA_FLAGS=--xla_force_host_platform_device_count=4 python examples/sharded.py" in stdout
     assert "--per-device PER_DEVICE" in stdout and "sub-environments per device (256)" in stdout
+
+
+TOTALS = re.compile(r"^totals: (\d+) episodes, returns ([\d.]+), observations \((\d+), 4\) sha256 (\w+)$", re.M)
+
+
+def sharded_totals(*args: str, devices: int | None = None) -> tuple[int, float, int, str]:
+    """`examples/sharded.py`'s totals (episodes, returns, rows, digest of the last observations).
+
+    Run with 4 sub-environments per device for 20 steps unless `args` say otherwise, in one
+    process of `devices` forced CPU devices, or as `--launch-local` in `args` says.
+    """
+    env_vars = {} if devices is None else {"XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"}
+    stdout = run_example("sharded.py", "--per-device", "4", "--steps", "20", *args, env_vars=env_vars)
+    if "--launch-local" in args:
+        assert "launch-local: the 2 processes printed the same totals" in stdout, stdout
+    (episodes, returns, rows, digest), = TOTALS.findall(stdout)
+    return int(episodes), float(returns), int(rows), digest
+
+
+def test_sharded__two_local_processes_equal_one_process_and_resume_its_checkpoint(tmp_path):
+    ckpt = str(tmp_path / "ckpt")
+    # One process of 4 devices, 20 steps, saved; then the same 20 steps in 2 processes of 2 devices.
+    one = sharded_totals("--checkpoint-dir", ckpt, devices=4)
+    assert one[0] > 0 and one[2] == 16, one  # CartPole's random episodes end within 20 steps
+    assert sharded_totals("--launch-local", "2", "--devices-per-process", "2") == one
+    # Two processes resume the one-process checkpoint for 20 more steps: with the first 20 they
+    # make the 40 of an uninterrupted run, bit for bit (the digest of the last observations).
+    two = sharded_totals("--launch-local", "2", "--checkpoint-dir", ckpt)
+    whole = sharded_totals("--steps", "40", devices=4)
+    assert (one[0] + two[0], one[1] + two[1], two[2], two[3]) == whole
+    assert sorted(os.listdir(ckpt)) == ["step-20", "step-40"]
 
 
 def test_dm_env_agent__short_run_learns_catch():
