@@ -69,6 +69,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be a positive int, got {value}.")
+    if args.checkpoint_dir and os.path.exists(args.checkpoint_dir) and not os.path.isdir(args.checkpoint_dir):
+        parser.error(f"--checkpoint-dir must be a directory (new or holding step-T checkpoints), got the file "
+                     f"{args.checkpoint_dir}.")
     if args.launch_local is not None and (args.distributed or args.coordinator or args.num_processes is not None
                                           or args.process_id is not None):
         parser.error("--launch-local chooses the coordinator, the number of processes and their ids itself; "
@@ -96,13 +99,14 @@ def launch_local(num_processes: int, devices: int, argv: list[str]) -> int:
             with open(path, "w") as log:
                 procs.append(subprocess.Popen([*command, "--process-id", str(i)], env=env,
                                               stdout=log, stderr=subprocess.STDOUT))
-        # One failed process leaves the others waiting for it: stop them all.
-        while any(p.poll() is None for p in procs) and not any(p.poll() for p in procs):
-            time.sleep(0.1)
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-            p.wait()
+        try:  # One failed process leaves the others waiting for it: stop them all (also on Ctrl-C).
+            while any(p.poll() is None for p in procs) and not any(p.poll() for p in procs):
+                time.sleep(0.1)
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+                p.wait()
         outputs = [path.read_text() for path in paths]
     for i, (p, out) in enumerate(zip(procs, outputs, strict=True)):
         if p.returncode:
@@ -133,8 +137,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(launch_local(args.launch_local, args.devices_per_process, rest))
     if args.distributed or args.coordinator or args.num_processes is not None or args.process_id is not None:
         # Before any other JAX call. Unset arguments are read from the cluster's environment.
-        jax.distributed.initialize(coordinator_address=args.coordinator, num_processes=args.num_processes,
-                                   process_id=args.process_id)
+        try:
+            jax.distributed.initialize(coordinator_address=args.coordinator, num_processes=args.num_processes,
+                                       process_id=args.process_id)
+        except ValueError as e:  # Outside a cluster JAX knows, with a flag missing.
+            sys.exit(f"jax.distributed.initialize: {e} Give --coordinator HOST:PORT, --num-processes and "
+                     "--process-id, or run under SLURM, on Cloud TPU, under mpirun or Kubernetes.")
 
     mesh = jax.make_mesh((jax.device_count(),), ("envs",))
     per_device = wrappers.wrap(jit_env.make("CartPole-v1"), num_envs=args.per_device, jit=False)
