@@ -38,6 +38,8 @@ def enable_compilation_cache(path: str | os.PathLike[str] | None = None) -> str:
     rollout compiles nothing. Call it before the first compile: JAX sets up its
     cache once per process, at the first compile after a directory is set.
 
+    JAX's own switch still applies: ``JAX_ENABLE_COMPILATION_CACHE=false`` in
+    the environment keeps the cache off (``jit-env run --no-cache`` sets it).
     The cache is trusted code: do not point it at a directory others can write.
 
     Args:
@@ -56,7 +58,6 @@ def enable_compilation_cache(path: str | os.PathLike[str] | None = None) -> str:
     """
     directory = os.path.abspath(os.fspath(default_cache_dir() if path is None else path))
     os.makedirs(directory, exist_ok=True)
-    jax.config.update("jax_enable_compilation_cache", True)
     jax.config.update("jax_compilation_cache_dir", directory)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     # -1: no minimum entry size, and none chosen for us by the file system.
