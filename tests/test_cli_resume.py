@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 
+import jax
 import pytest
 
 from jit_env import _cli
@@ -24,6 +25,14 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 # Short runs: 4 CartPole envs, chunks of 5 steps.
 SMALL = ["--num-envs", "4", "--steps", "20", "--chunk", "5", "--no-cache"]
+
+
+@pytest.fixture(autouse=True)
+def _cache_switch_restored():
+    """--no-cache turns JAX's cache off in this process: back as it was after each test."""
+    before = jax.config.jax_enable_compilation_cache
+    yield
+    jax.config.update("jax_enable_compilation_cache", before)
 
 
 def _usage_error(message: str) -> str:
@@ -93,6 +102,7 @@ def test_main__checkpoint_dir_without_orbax_names_the_extra(capsys, monkeypatch,
         _cli.run("CartPole-v1", num_envs=2, steps=5, checkpoint_dir=tmp_path / "ckpt", progress=False)
 
 
+@pytest.mark.integration  # A real (short) rollout: compiles.
 def test_main__run_without_checkpoints_needs_no_orbax(capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "orbax", None)
     monkeypatch.setitem(sys.modules, "orbax.checkpoint", None)
