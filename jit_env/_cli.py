@@ -1,4 +1,4 @@
-"""The ``jit-env`` command (also ``python -m jit_env``): list, run, check and bench environments.
+"""The ``jit-env`` command (also ``python -m jit_env``): list, run, compile, check and bench environments.
 
 See docs/cli.md. `run` is also the function behind examples/quickstart.py.
 """
@@ -9,6 +9,7 @@ import argparse
 import dataclasses
 import importlib
 import importlib.util
+import inspect
 import json
 import os
 import shutil
@@ -101,7 +102,6 @@ _RECORD_FORMAT = 1
 # `run`'s arguments that a checkpoint fixes, and how the command line spells them.
 _SAVED_ARGUMENTS = {"env_id": "ID", "num_envs": "--num-envs", "steps": "--steps", "chunk": "--chunk",
                     "seed": "--seed", "checkpoint_every": "--checkpoint-every"}
-_RUN_DEFAULTS = {"num_envs": 1024, "steps": 1000, "chunk": 100, "seed": 0}
 
 
 class UsageError(Exception):
@@ -564,7 +564,8 @@ def _run(args: argparse.Namespace) -> int:
     else:
         if args.env_id is None:
             raise UsageError(ERR_NEEDS_ID)
-        values = {name: _RUN_DEFAULTS.get(name) if value is None else value for name, value in given.items()}
+        defaults = {name: parameter.default for name, parameter in inspect.signature(run).parameters.items()}
+        values = {name: defaults.get(name) if value is None else value for name, value in given.items()}
     env_id = _registered(values.pop("env_id"))
     _set_up_cache(args)
     try:
@@ -820,7 +821,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     0 on success, 1 when `check` finds a failure, 2 for bad arguments (an
     unknown id, a count <= 0, a module that does not import, a missing attribute,
     a GIF path that is not ``.gif`` or lies in no existing directory, a GIF of an
-    environment that does not render), all found before any work starts.
+    environment that does not render, checkpoints without orbax-checkpoint, a
+    ``--resume`` with no checkpoint or arguments that contradict it), all found
+    before any work starts.
 
     >>> main(["run", "Nope-v0"])
     2
