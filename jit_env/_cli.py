@@ -752,12 +752,8 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cache_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cache-dir", default=None, metavar="DIR",
-                        help=f"JAX's persistent compilation cache (default {_cache.default_cache_dir()})")
-
-
 def _parser() -> argparse.ArgumentParser:
+    cache_dir_help = f"JAX's persistent compilation cache (default {_cache.default_cache_dir()})"
     parser = argparse.ArgumentParser(
         prog="jit-env", description="List, run, compile, check and benchmark jit_env environments.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -782,8 +778,9 @@ def _parser() -> argparse.ArgumentParser:
     running.add_argument("--resume", default=None, metavar="DIR",
                          help="continue the run saved in DIR, with its arguments")
     running.add_argument("--json", default=None, metavar="PATH", help="also write the results here as JSON")
-    _cache_arguments(running)
-    running.add_argument("--no-cache", action="store_true", help="do not use the compilation cache")
+    caching = running.add_mutually_exclusive_group()
+    caching.add_argument("--cache-dir", default=None, metavar="DIR", help=cache_dir_help)
+    caching.add_argument("--no-cache", action="store_true", help="do not use the compilation cache")
     running.set_defaults(func=_run)
 
     compiling = commands.add_parser(
@@ -792,7 +789,7 @@ def _parser() -> argparse.ArgumentParser:
     compiling.add_argument("--num-envs", type=_positive_int, default=1024, help="batch size (default 1024)")
     compiling.add_argument("--steps", type=_positive_int, default=1000, help="steps per environment (1000)")
     compiling.add_argument("--chunk", type=_positive_int, default=100, help="steps per compiled lax.scan (100)")
-    _cache_arguments(compiling)
+    compiling.add_argument("--cache-dir", default=None, metavar="DIR", help=cache_dir_help)
     compiling.set_defaults(func=_compile)
 
     checking = commands.add_parser("check", help="run an environment through jit_env.testing.check_env")

@@ -92,3 +92,9 @@ def test_default_cache_dir__honours_xdg_cache_home(monkeypatch, tmp_path):
     assert utils.default_cache_dir() == os.path.join(os.path.expanduser("~"), ".cache", "jit_env", "xla")
     assert utils.enable_compilation_cache is _cache.enable_compilation_cache
 
+
+
+def test_main__run_cache_dir_and_no_cache_exclude_each_other(capsys, tmp_path):
+    assert _cli.main(["run", "Catch-v0", "--no-cache", "--cache-dir", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.endswith(
+        "error: argument --cache-dir: not allowed with argument --no-cache\n")
