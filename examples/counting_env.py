@@ -64,6 +64,7 @@ class CountingEnv(jit_env.Environment[CounterState, jax.Array, jax.Array]):
 
 
 if __name__ == "__main__":
+    jit_env.utils.enable_compilation_cache()  # Compiled programs kept on disk: see docs/cli.md.
     env = jit_env.wrappers.Jit(CountingEnv(target=3))
     state, timestep = env.reset(jax.random.key(0))
     while not timestep.last():

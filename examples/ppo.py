@@ -333,4 +333,5 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
 
 
 if __name__ == "__main__":
+    jit_env.utils.enable_compilation_cache()  # Compiled programs kept on disk: see docs/cli.md.
     main()

@@ -114,4 +114,5 @@ def main(argv: list[str] | None = None) -> dict[str, list[float]]:
 
 
 if __name__ == "__main__":
+    jit_env.utils.enable_compilation_cache()  # Compiled programs kept on disk: see docs/cli.md.
     main()

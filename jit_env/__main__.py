@@ -1,4 +1,4 @@
-"""``python -m jit_env``: the ``jit-env`` command (list, run, check, bench; see docs/cli.md).
+"""``python -m jit_env``: the ``jit-env`` command (list, run, compile, check, bench; see docs/cli.md).
 
 `run` and `RunResult` are importable from here for scripts such as
 examples/quickstart.py.

@@ -1,4 +1,4 @@
-"""The ``jit-env`` command (also ``python -m jit_env``): list, run, check and bench environments.
+"""The ``jit-env`` command (also ``python -m jit_env``): list, run, compile, check and bench environments.
 
 See docs/cli.md. `run` is also the function behind examples/quickstart.py.
 """
@@ -9,8 +9,12 @@ import argparse
 import dataclasses
 import importlib
 import importlib.util
+import inspect
+import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
@@ -19,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jit_env import _core, _registry, adapters, testing, wrappers
+from jit_env import _cache, _core, _registry, adapters, testing, wrappers
 
 ERR_POSITIVE = "must be a positive int, got {!r}"
 ERR_POSITIVE_LIST = "must be positive ints separated by commas (e.g. 64,1024), got {!r}"
@@ -53,6 +57,51 @@ ERR_GIF_NO_RENDER = (
     "without --gif, or pick an environment whose `render` is implemented (jit-env list)."
 )
 ERR_USAGE = "jit-env: error: {}"
+ERR_EVERY_NEEDS_DIR = (
+    "--checkpoint-every {every} needs --checkpoint-dir DIR to save into; add it, or drop "
+    "--checkpoint-every."
+)
+ERR_NO_CHECKPOINT_EXTRA = (
+    'Checkpoints need orbax-checkpoint, from the checkpoint extra: pip install "jit_env[checkpoint]" '
+    "({error})."
+)
+ERR_HAS_CHECKPOINTS = (
+    "{directory} already holds checkpoints of a run (latest: {latest}); continue it with --resume "
+    "{directory}, or pick an empty --checkpoint-dir."
+)
+ERR_NOTHING_TO_RESUME = (
+    "--resume {directory}: no checkpoint there (none written by jit-env run --checkpoint-dir); "
+    "start the run with --checkpoint-dir {directory} first."
+)
+ERR_CONTRADICTS = (
+    "--resume {directory}: {flag} {given} contradicts the checkpoint, saved with {flag} {saved}; "
+    "leave {flag} out to continue with the saved value, or start a new run in another "
+    "--checkpoint-dir."
+)
+ERR_RESUME_NEEDS_DIR = "`resume=True` needs `checkpoint_dir`, the directory of the run to resume."
+ERR_NEEDS_ID = "the ID is required (e.g. jit-env run CartPole-v1), unless --resume DIR continues a saved run."
+ERR_RESUME_DIR = (
+    "--resume {resume} and --checkpoint-dir {directory} name different directories; a resumed run "
+    "keeps saving into the one it resumes from, so leave --checkpoint-dir out."
+)
+MSG_COMPILED = (
+    "compiled the {programs} programs of `{command}` into {cache} ({entries} entries there now)"
+)
+
+CHECKPOINT_PREFIX = "step-"
+"""A complete checkpoint of `run` is the directory ``step-T`` (T steps per environment done)."""
+PARTIAL_PREFIX = ".partial-step-"
+"""A checkpoint being written; renamed to ``step-T`` (atomically) once complete."""
+CHECKPOINTS_KEPT = 2
+"""How many of the latest checkpoints a run keeps; older ones are deleted."""
+DEFAULT_CHECKPOINT_EVERY = 10
+_RECORD = "run.json"
+_STATE = "state"
+_TRASH_PREFIX = ".deleting-"
+_RECORD_FORMAT = 1
+# `run`'s arguments that a checkpoint fixes, and how the command line spells them.
+_SAVED_ARGUMENTS = {"env_id": "ID", "num_envs": "--num-envs", "steps": "--steps", "chunk": "--chunk",
+                    "seed": "--seed", "checkpoint_every": "--checkpoint-every"}
 
 
 class UsageError(Exception):
@@ -70,7 +119,11 @@ class RunResult:
         seconds: Wall time of the rollout, compilation excluded.
         steps_per_second: ``N * T / seconds``.
         episodes: Episodes that finished during the rollout.
-        mean_return, max_return, mean_length: Over finished episodes (NaN if none).
+        mean_return, max_return, mean_length: Over finished episodes (NaN if none),
+            of the whole run (a resumed run's include those before its checkpoint).
+        start_step: Steps per environment done before this call (the checkpoint
+            it resumed from), 0 for a fresh run; `seconds` and
+            `steps_per_second` count only the steps run after it.
     """
 
     env_id: str
@@ -82,6 +135,7 @@ class RunResult:
     mean_return: float
     max_return: float
     mean_length: float
+    start_step: int = 0
 
 
 def _positive_int(text: str) -> int:
@@ -126,6 +180,139 @@ def _random_chunk(env: _core.Environment[Any, Any, Any], length: int) -> Callabl
     return chunk
 
 
+@dataclasses.dataclass
+class _Totals:
+    """The running statistics of finished episodes, the numbers `run` prints.
+
+    Kept as exact running sums (float64, in chunk order), so a run resumed from
+    a checkpoint holding them ends with the same numbers, bit for bit, as one
+    that never stopped.
+    """
+
+    episodes: int = 0
+    return_sum: float = 0.0
+    return_max: float | None = None
+    length_sum: int = 0
+
+    def add(self, finished: np.ndarray, returns: np.ndarray, lengths: np.ndarray) -> None:
+        returns, lengths = returns[finished], lengths[finished]
+        if returns.size:
+            self.episodes += int(returns.size)
+            self.return_sum += float(np.sum(returns, dtype=np.float64))
+            top = float(np.max(returns))
+            self.return_max = top if self.return_max is None else max(self.return_max, top)
+            self.length_sum += int(np.sum(lengths, dtype=np.int64))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Programs:
+    """What `run` compiles before its clock starts (and `jit-env compile` stores in the cache)."""
+
+    env: _core.Environment[Any, Any, Any]
+    key: jax.Array
+    state: Any
+    lengths: list[int]
+    compiled: dict[int, Any]
+
+
+def _compile_programs(env_id: str, *, num_envs: int, steps: int, chunk: int, seed: int) -> _Programs:
+    """The batched environment, its first state, and the compiled chunks of `run`."""
+    env = wrappers.wrap(_registry.make(env_id), num_envs=num_envs, jit=False)
+    key = jax.random.key(seed)
+    state, _ = jax.jit(env.reset)(key)
+    chunk = min(chunk, steps)
+    lengths = [chunk] * (steps // chunk) + ([steps % chunk] if steps % chunk else [])
+    index = np.int32(0)
+    compiled = {n: jax.jit(_random_chunk(env, n)).lower(state, key, index).compile() for n in set(lengths)}
+    return _Programs(env=env, key=key, state=state, lengths=lengths, compiled=compiled)
+
+
+def _checkpoints(directory: str) -> list[tuple[int, str]]:
+    """The complete checkpoints of `run` in `directory`, as (steps done, path), oldest first."""
+    if not os.path.isdir(directory):
+        return []
+    found = []
+    for name in os.listdir(directory):
+        steps = name[len(CHECKPOINT_PREFIX):]
+        path = os.path.join(directory, name)
+        if name.startswith(CHECKPOINT_PREFIX) and steps.isdigit() and os.path.isfile(os.path.join(path, _RECORD)):
+            found.append((int(steps), path))
+    return sorted(found)
+
+
+def latest_checkpoint(directory: str | os.PathLike[str]) -> tuple[str, dict[str, Any]] | None:
+    """The latest complete checkpoint `run` wrote in `directory`: its path and record; None if none.
+
+    The record (``run.json``) holds `run`'s arguments (``"arguments"``), the
+    chunks and steps done and the running statistics.
+    """
+    found = _checkpoints(os.fspath(directory))
+    if not found:
+        return None
+    path = found[-1][1]
+    with open(os.path.join(path, _RECORD)) as f:
+        return path, json.load(f)
+
+
+def _remove(path: str) -> None:
+    """Deletes a directory: renamed away first (atomically), so no half-deleted checkpoint keeps its name."""
+    parent, name = os.path.split(path)
+    trash = os.path.join(parent, f"{_TRASH_PREFIX}{name}-{os.getpid()}")
+    os.rename(path, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def _save_checkpoint(checkpoint: Any, directory: str, tree: Any, record: dict[str, Any]) -> str:
+    """Writes a checkpoint under a partial name, renames it into place, and prunes old ones.
+
+    A kill at any point leaves the latest complete checkpoint as it was (the
+    rename is atomic); a partial directory is ignored and deleted by the next run.
+    """
+    name = f"{CHECKPOINT_PREFIX}{record['steps_done']}"
+    partial = tempfile.mkdtemp(prefix=f"{PARTIAL_PREFIX}{record['steps_done']}-", dir=directory)
+    checkpoint.save(os.path.join(partial, _STATE), tree, overwrite=True)
+    with open(os.path.join(partial, _RECORD), "w") as f:
+        json.dump(record, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    final = os.path.join(directory, name)
+    os.rename(partial, final)
+    for _, old in _checkpoints(directory)[:-CHECKPOINTS_KEPT]:
+        _remove(old)
+    return final
+
+
+def _clear_partials(directory: str) -> None:
+    """Deletes what killed runs left half-written or half-deleted in `directory`."""
+    for name in os.listdir(directory):
+        if name.startswith((PARTIAL_PREFIX, _TRASH_PREFIX)):
+            shutil.rmtree(os.path.join(directory, name), ignore_errors=True)
+
+
+def _prepare_checkpoints(directory: str, arguments: dict[str, Any], resume: bool) -> dict[str, Any] | None:
+    """Checks the checkpoint directory against the run (before any work); the record to resume from."""
+    found = latest_checkpoint(directory)
+    if not resume:
+        if found is not None:
+            raise ValueError(ERR_HAS_CHECKPOINTS.format(directory=directory, latest=found[0]))
+        return None
+    if found is None:
+        raise ValueError(ERR_NOTHING_TO_RESUME.format(directory=directory))
+    saved = found[1]["arguments"]
+    for name, flag in _SAVED_ARGUMENTS.items():
+        if arguments[name] != saved[name]:
+            raise ValueError(ERR_CONTRADICTS.format(directory=directory, flag=flag, given=repr(arguments[name]),
+                                                    saved=repr(saved[name])))
+    return found[1]
+
+
+def _import_checkpoint() -> Any:
+    try:
+        return importlib.import_module("jit_env.checkpoint")
+    except ImportError as e:
+        raise ImportError(ERR_NO_CHECKPOINT_EXTRA.format(error=e)) from e
+
+
 def run(
     env_id: str,
     *,
@@ -135,6 +322,9 @@ def run(
     seed: int = 0,
     gif: str | os.PathLike[str] | None = None,
     max_frames: int = 200,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
     progress: bool = True,
     out: TextIO | None = None,
 ) -> RunResult:
@@ -147,6 +337,13 @@ def run(
     episodes' statistics are printed, and optionally one episode of the first
     environment is saved as a GIF.
 
+    With `checkpoint_dir`, every `checkpoint_every` chunks (and after the last)
+    the state, the key, the position in the loop and the running statistics are
+    saved there (with `jit_env.checkpoint`, in a directory ``step-T`` renamed
+    into place once complete; the last `CHECKPOINTS_KEPT` are kept). With
+    `resume`, the run continues from the latest checkpoint there, and ends with
+    the statistics of a run that never stopped.
+
     Args:
         env_id: A registered id, e.g. ``"CartPole-v1"``.
         num_envs: The batch size N.
@@ -155,6 +352,11 @@ def run(
         seed: The PRNG seed.
         gif: Where to save a GIF of one episode (needs the video extra).
         max_frames: Frame cap of the GIF.
+        checkpoint_dir: Where to save checkpoints (needs the checkpoint extra).
+        checkpoint_every: Chunks between checkpoints (default 10).
+        resume: Continue from the latest checkpoint in `checkpoint_dir`, which
+            must have been saved with the same `env_id`, `num_envs`, `steps`,
+            `chunk`, `seed` and `checkpoint_every`.
         progress: Show the progress bar (on stderr).
         out: Where to print the report (default stdout).
 
@@ -165,9 +367,13 @@ def run(
 
     Raises:
         ValueError: If `env_id` is unknown (naming close matches), a count
-            is not positive, or `gif` is not a ``.gif`` path in an existing
-            directory or the environment cannot render.
-        ImportError: If `gif` is given and Pillow is missing.
+            is not positive, `gif` is not a ``.gif`` path in an existing
+            directory or the environment cannot render, `checkpoint_every` is
+            given without `checkpoint_dir`, a fresh run's `checkpoint_dir`
+            holds checkpoints, or a resumed one's holds none or was saved with
+            other arguments.
+        ImportError: If `gif` is given and Pillow is missing, or
+            `checkpoint_dir` is given and orbax-checkpoint is missing.
 
     >>> import io
     >>> result = run("Catch-v0", num_envs=4, steps=20, chunk=10, progress=False, out=io.StringIO())
@@ -177,53 +383,91 @@ def run(
     from tqdm import tqdm
 
     out = sys.stdout if out is None else out
-    for name, value in (("num_envs", num_envs), ("steps", steps), ("chunk", chunk), ("max_frames", max_frames)):
+    for name, value in (("num_envs", num_envs), ("steps", steps), ("chunk", chunk), ("max_frames", max_frames),
+                        ("checkpoint_every", checkpoint_every or 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ValueError(f"`{name}` {ERR_POSITIVE.format(value)}.")
+    if checkpoint_dir is None and checkpoint_every is not None:
+        raise ValueError(ERR_EVERY_NEEDS_DIR.format(every=checkpoint_every))
+    if checkpoint_dir is None and resume:
+        raise ValueError(ERR_RESUME_NEEDS_DIR)
     single = _registry.make(env_id)
     if gif is not None:
         _check_gif(env_id, single, gif)
-    env = wrappers.wrap(single, num_envs=num_envs, jit=False)
-    key = jax.random.key(seed)
-    state, _ = jax.jit(env.reset)(key)
-    chunk = min(chunk, steps)
-    lengths = [chunk] * (steps // chunk) + ([steps % chunk] if steps % chunk else [])
-    index = np.int32(0)
-    compiled = {n: jax.jit(_random_chunk(env, n)).lower(state, key, index).compile() for n in set(lengths)}
-    done, returns, episode_lengths = [], [], []
+    directory, record, checkpoint, every = None, None, None, 0
+    arguments: dict[str, Any] = {"env_id": env_id, "num_envs": num_envs, "steps": steps, "chunk": chunk, "seed": seed,
+                 "checkpoint_every": checkpoint_every}
+    if checkpoint_dir is not None:
+        directory = os.fspath(checkpoint_dir)
+        every = DEFAULT_CHECKPOINT_EVERY if checkpoint_every is None else checkpoint_every
+        arguments["checkpoint_every"] = every
+        record = _prepare_checkpoints(directory, arguments, resume)
+        checkpoint = _import_checkpoint()
+    programs = _compile_programs(env_id, num_envs=num_envs, steps=steps, chunk=chunk, seed=seed)
+    state, key, lengths = programs.state, programs.key, programs.lengths
+    totals, first = _Totals(), 0
+    if directory is not None:
+        os.makedirs(directory, exist_ok=True)
+        _clear_partials(directory)
+    if record is not None:
+        assert directory is not None and checkpoint is not None
+        path = os.path.join(directory, f"{CHECKPOINT_PREFIX}{record['steps_done']}")
+        restored = checkpoint.restore(os.path.join(path, _STATE), like={"state": state, "key": key})
+        state, key = restored["state"], restored["key"]
+        totals, first = _Totals(**record["statistics"]), record["chunks_done"]
+        print(f"{env_id}: resumed at step {record['steps_done']} of {steps} from {path}", file=out)
+    start_step = sum(lengths[:first])
+    saving = 0.0  # Seconds spent writing checkpoints: not part of the throughput.
     # The bar counts environment steps (N per batch step), as the summary below does.
-    with tqdm(total=num_envs * steps, desc=env_id, unit=" env steps", disable=not progress,
-              file=sys.stderr) as bar:
+    with tqdm(total=num_envs * steps, initial=num_envs * start_step, desc=env_id, unit=" env steps",
+              disable=not progress, file=sys.stderr) as bar:
         start = time.perf_counter()
-        for i, length in enumerate(lengths):
-            state, stats = compiled[length](state, key, np.int32(i))
-            finished = np.asarray(stats[0])  # Waits for the chunk: the bar shows real progress.
-            done.append(finished)
-            returns.append(np.asarray(stats[1])[finished])
-            episode_lengths.append(np.asarray(stats[2])[finished])
-            bar.update(length * num_envs)
-        seconds = time.perf_counter() - start
-    all_returns, all_lengths = np.concatenate(returns), np.concatenate(episode_lengths)
-    episodes = int(all_returns.size)
-    nan = float("nan")
-    result = RunResult(
-        env_id=env_id, num_envs=num_envs, steps=steps, seconds=seconds,
-        steps_per_second=num_envs * steps / seconds, episodes=episodes,
-        mean_return=float(all_returns.mean()) if episodes else nan,
-        max_return=float(all_returns.max()) if episodes else nan,
-        mean_length=float(all_lengths.mean()) if episodes else nan)
-    print(f"{env_id}: {num_envs} envs x {steps} steps = {num_envs * steps:,} env steps in "
-          f"{seconds:.3f} s: {result.steps_per_second:,.0f} env steps/s (compiled before timing)", file=out)
-    if episodes:
-        print(f"episodes finished: {episodes}; return mean {result.mean_return:.2f}, max "
-              f"{result.max_return:.2f}; length mean {result.mean_length:.1f}", file=out)
-    else:
-        print("episodes finished: 0 (run more steps)", file=out)
+        for i in range(first, len(lengths)):
+            state, stats = programs.compiled[lengths[i]](state, key, np.int32(i))
+            # np.asarray waits for the chunk: the bar shows real progress.
+            totals.add(np.asarray(stats[0]), np.asarray(stats[1]), np.asarray(stats[2]))
+            bar.update(lengths[i] * num_envs)
+            done = i + 1
+            if directory is not None and (done % every == 0 or done == len(lengths)):
+                saving -= time.perf_counter()
+                _save_checkpoint(checkpoint, directory, {"state": state, "key": key}, {
+                    "format": _RECORD_FORMAT, "arguments": arguments, "chunks_done": done,
+                    "steps_done": sum(lengths[:done]), "statistics": dataclasses.asdict(totals)})
+                saving += time.perf_counter()
+        seconds = time.perf_counter() - start - saving
+    result = _result(env_id, num_envs, steps, start_step, seconds, totals)
+    _report(result, out)
     if gif is not None:
         frames = save_episode_gif(env_id, gif, seed=seed, num_envs=num_envs, max_frames=max_frames)
         print(f"saved {frames} frames of the first environment's first episode to {os.fspath(gif)}",
               file=out)
     return result
+
+
+def _result(env_id: str, num_envs: int, steps: int, start_step: int, seconds: float, totals: _Totals) -> RunResult:
+    nan = float("nan")
+    episodes = totals.episodes
+    ran = num_envs * (steps - start_step)
+    return RunResult(
+        env_id=env_id, num_envs=num_envs, steps=steps, seconds=seconds,
+        steps_per_second=ran / seconds if ran else nan, episodes=episodes,
+        mean_return=totals.return_sum / episodes if episodes else nan,
+        max_return=totals.return_max if totals.return_max is not None else nan,
+        mean_length=totals.length_sum / episodes if episodes else nan, start_step=start_step)
+
+
+def _report(result: RunResult, out: TextIO) -> None:
+    """Prints `run`'s summary: throughput, then the finished episodes' statistics."""
+    ran = result.steps - result.start_step
+    after = f" (after step {result.start_step})" if result.start_step else ""
+    print(f"{result.env_id}: {result.num_envs} envs x {ran} steps{after} = {result.num_envs * ran:,} env steps "
+          f"in {result.seconds:.3f} s: {result.steps_per_second:,.0f} env steps/s (compiled before timing)",
+          file=out)
+    if result.episodes:
+        print(f"episodes finished: {result.episodes}; return mean {result.mean_return:.2f}, max "
+              f"{result.max_return:.2f}; length mean {result.mean_length:.1f}", file=out)
+    else:
+        print("episodes finished: 0 (run more steps)", file=out)
 
 
 def _check_gif(env_id: str, env: _core.Environment[Any, Any, Any], gif: str | os.PathLike[str]) -> None:
@@ -296,12 +540,54 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _set_up_cache(args: argparse.Namespace) -> None:
+    """Turns JAX's persistent compilation cache on (``--cache-dir``, default) or off (``--no-cache``)."""
+    if args.no_cache:
+        _cache.disable_compilation_cache()
+    else:
+        _cache.enable_compilation_cache(args.cache_dir)
+
+
 def _run(args: argparse.Namespace) -> int:
+    given = {"env_id": args.env_id, "num_envs": args.num_envs, "steps": args.steps, "chunk": args.chunk,
+             "seed": args.seed, "checkpoint_every": args.checkpoint_every}
+    directory = args.checkpoint_dir
+    if args.resume is not None:
+        if directory is not None and os.path.abspath(directory) != os.path.abspath(args.resume):
+            raise UsageError(ERR_RESUME_DIR.format(resume=args.resume, directory=directory))
+        directory = args.resume
+        found = latest_checkpoint(directory)
+        if found is None:
+            raise UsageError(ERR_NOTHING_TO_RESUME.format(directory=directory))
+        # What is not given comes from the checkpoint; what is given must agree with it (`run` checks).
+        values = {name: found[1]["arguments"][name] if value is None else value for name, value in given.items()}
+    else:
+        if args.env_id is None:
+            raise UsageError(ERR_NEEDS_ID)
+        defaults = {name: parameter.default for name, parameter in inspect.signature(run).parameters.items()}
+        values = {name: defaults.get(name) if value is None else value for name, value in given.items()}
+    env_id = _registered(values.pop("env_id"))
+    _set_up_cache(args)
     try:
-        run(_registered(args.env_id), num_envs=args.num_envs, steps=args.steps, chunk=args.chunk,
-            seed=args.seed, gif=args.gif, max_frames=args.max_frames)
+        result = run(env_id, **values, gif=args.gif, max_frames=args.max_frames, checkpoint_dir=directory,
+                     resume=args.resume is not None)
     except (ImportError, ValueError) as e:  # `run` checks every argument before any work.
         raise UsageError(str(e)) from None
+    if args.json is not None:
+        fields = {name: None if isinstance(value, float) and value != value else value  # NaN: null.
+                  for name, value in dataclasses.asdict(result).items()}
+        with open(args.json, "w") as f:
+            json.dump(fields, f, indent=1)
+    return 0
+
+
+def _compile(args: argparse.Namespace) -> int:
+    env_id = _registered(args.env_id)
+    cache = _cache.enable_compilation_cache(args.cache_dir)
+    programs = _compile_programs(env_id, num_envs=args.num_envs, steps=args.steps, chunk=args.chunk, seed=0)
+    command = f"jit-env run {env_id} --num-envs {args.num_envs} --steps {args.steps} --chunk {args.chunk}"
+    print(MSG_COMPILED.format(programs=1 + len(programs.compiled), command=command, cache=cache,
+                              entries=len(os.listdir(cache))))
     return 0
 
 
@@ -467,22 +753,44 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    cache_dir_help = f"JAX's persistent compilation cache (default {_cache.default_cache_dir()})"
     parser = argparse.ArgumentParser(
-        prog="jit-env", description="List, run, check and benchmark jit_env environments.")
+        prog="jit-env", description="List, run, compile, check and benchmark jit_env environments.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     listing = commands.add_parser("list", help="registered environments, their specs and time limits")
     listing.set_defaults(func=_list)
 
     running = commands.add_parser("run", help="a jitted, vectorised random rollout with statistics")
-    running.add_argument("env_id", metavar="ID", help="a registered id, e.g. CartPole-v1")
-    running.add_argument("--num-envs", type=_positive_int, default=1024, help="batch size (default 1024)")
-    running.add_argument("--steps", type=_positive_int, default=1000, help="steps per environment (1000)")
-    running.add_argument("--chunk", type=_positive_int, default=100, help="steps per compiled lax.scan (100)")
-    running.add_argument("--seed", type=int, default=0)
+    running.add_argument("env_id", metavar="ID", nargs="?", default=None,
+                         help="a registered id, e.g. CartPole-v1 (with --resume: the saved one)")
+    # The run's own arguments default to None: with --resume, what is left out comes from the checkpoint.
+    running.add_argument("--num-envs", type=_positive_int, default=None, help="batch size (default 1024)")
+    running.add_argument("--steps", type=_positive_int, default=None, help="steps per environment (1000)")
+    running.add_argument("--chunk", type=_positive_int, default=None, help="steps per compiled lax.scan (100)")
+    running.add_argument("--seed", type=int, default=None, help="the PRNG seed (0)")
     running.add_argument("--gif", default=None, metavar="PATH", help="save one episode here (video extra)")
     running.add_argument("--max-frames", type=_positive_int, default=200, help="frame cap of the GIF (200)")
+    running.add_argument("--checkpoint-dir", default=None, metavar="DIR",
+                         help="save checkpoints here (checkpoint extra), to continue with --resume DIR")
+    running.add_argument("--checkpoint-every", type=_positive_int, default=None, metavar="K",
+                         help=f"chunks between checkpoints ({DEFAULT_CHECKPOINT_EVERY}), and after the last")
+    running.add_argument("--resume", default=None, metavar="DIR",
+                         help="continue the run saved in DIR, with its arguments")
+    running.add_argument("--json", default=None, metavar="PATH", help="also write the results here as JSON")
+    caching = running.add_mutually_exclusive_group()
+    caching.add_argument("--cache-dir", default=None, metavar="DIR", help=cache_dir_help)
+    caching.add_argument("--no-cache", action="store_true", help="do not use the compilation cache")
     running.set_defaults(func=_run)
+
+    compiling = commands.add_parser(
+        "compile", help="compile what `run` with these arguments needs into the compilation cache")
+    compiling.add_argument("env_id", metavar="ID", help="a registered id, e.g. CartPole-v1")
+    compiling.add_argument("--num-envs", type=_positive_int, default=1024, help="batch size (default 1024)")
+    compiling.add_argument("--steps", type=_positive_int, default=1000, help="steps per environment (1000)")
+    compiling.add_argument("--chunk", type=_positive_int, default=100, help="steps per compiled lax.scan (100)")
+    compiling.add_argument("--cache-dir", default=None, metavar="DIR", help=cache_dir_help)
+    compiling.set_defaults(func=_compile)
 
     checking = commands.add_parser("check", help="run an environment through jit_env.testing.check_env")
     checking.add_argument("target", metavar="TARGET",
@@ -510,7 +818,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     0 on success, 1 when `check` finds a failure, 2 for bad arguments (an
     unknown id, a count <= 0, a module that does not import, a missing attribute,
     a GIF path that is not ``.gif`` or lies in no existing directory, a GIF of an
-    environment that does not render), all found before any work starts.
+    environment that does not render, checkpoints without orbax-checkpoint, a
+    ``--resume`` with no checkpoint or arguments that contradict it), all found
+    before any work starts.
 
     >>> main(["run", "Nope-v0"])
     2

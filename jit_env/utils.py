@@ -1,4 +1,4 @@
-"""Utilities: save rendered frames as a GIF or MP4.
+"""Utilities: save rendered frames as a GIF or MP4; turn on JAX's persistent compilation cache.
 
 >>> import numpy as np
 >>> frames = np.zeros((4, 8, 8, 3), np.uint8)
@@ -11,6 +11,9 @@ import os
 from typing import Any
 
 import numpy as np
+
+from jit_env._cache import default_cache_dir as default_cache_dir
+from jit_env._cache import enable_compilation_cache as enable_compilation_cache
 
 ERR_FRAMES = (
     "`frames` must be a uint8 array of shape (T, H, W, 3) with T >= 1, got {}. "

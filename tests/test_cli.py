@@ -1,4 +1,9 @@
-"""The `jit-env` command line: main([...]) in-process, and `python -m jit_env` once."""
+"""The `jit-env` command line: main([...]) in-process, and `python -m jit_env` once.
+
+In-process runs pass --no-cache: the compilation cache is JAX configuration of the whole
+process, and the suite's processes must not write to the user's cache (tests/test_cli_cache.py
+tests the cache in subprocesses).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 
+import jax
 import pytest
 
 import jit_env
@@ -53,6 +59,14 @@ def modules(tmp_path, monkeypatch):
         sys.modules.pop(name, None)
 
 
+@pytest.fixture(autouse=True)
+def _cache_switch_restored():
+    """--no-cache turns JAX's cache off in this process: back as it was after each test."""
+    before = jax.config.jax_enable_compilation_cache
+    yield
+    jax.config.update("jax_enable_compilation_cache", before)
+
+
 def _usage_error(message: str) -> str:
     return _cli.ERR_USAGE.format(message) + "\n"
 
@@ -78,7 +92,7 @@ def test_python_m_jit_env__lists_in_a_subprocess():
 
 
 def test_main__run_reports_throughput_and_episodes(capsys):
-    assert _cli.main(["run", "Catch-v0", "--num-envs", "2", "--steps", "25", "--chunk", "10"]) == 0
+    assert _cli.main(["run", "Catch-v0", "--num-envs", "2", "--steps", "25", "--chunk", "10", "--no-cache"]) == 0
     captured = capsys.readouterr()
     assert captured.out.startswith("Catch-v0: 2 envs x 25 steps = 50 env steps in ")
     assert " env steps/s (compiled before timing)\n" in captured.out
@@ -119,7 +133,7 @@ def test_main__run_gif_without_pillow_exits_2(capsys, monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "PIL", None)  # How Python spells "not installed".
     with pytest.raises(ImportError) as missing:
         import PIL  # noqa: F401
-    assert _cli.main(["run", "Catch-v0", "--num-envs", "2", "--steps", "5", "--gif",
+    assert _cli.main(["run", "Catch-v0", "--num-envs", "2", "--steps", "5", "--no-cache", "--gif",
                       str(tmp_path / "a.gif")]) == 2
     assert capsys.readouterr().err == _usage_error(_cli.ERR_NO_VIDEO.format(error=missing.value))
     assert not (tmp_path / "a.gif").exists()
@@ -230,7 +244,7 @@ def test_main__run_bad_gif_exits_2_before_any_work(capsys, monkeypatch, tmp_path
     env_id, gif, message = _bad_gif_cases(tmp_path)[case]
     started = []
     monkeypatch.setattr(_cli, "_random_chunk", lambda *a, **k: started.append(a))
-    assert _cli.main(["run", env_id, "--num-envs", "2", "--steps", "5", "--gif", gif]) == 2
+    assert _cli.main(["run", env_id, "--num-envs", "2", "--steps", "5", "--no-cache", "--gif", gif]) == 2
     assert capsys.readouterr().err == _usage_error(message)
     assert started == []  # No rollout was built.
     assert not os.path.exists(gif)
@@ -244,6 +258,6 @@ def test_run__bad_gif_is_a_value_error():
 
 def test_main__run_saves_a_gif_with_an_upper_case_suffix(capsys, tmp_path):
     gif = tmp_path / "episode.GIF"
-    assert _cli.main(["run", "Catch-v0", "--num-envs", "2", "--steps", "5", "--chunk", "5",
+    assert _cli.main(["run", "Catch-v0", "--num-envs", "2", "--steps", "5", "--chunk", "5", "--no-cache",
                       "--gif", str(gif), "--max-frames", "4"]) == 0
     assert gif.exists() and "saved 4 frames" in capsys.readouterr().out
