@@ -15,6 +15,7 @@ import pathlib
 import re
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -27,10 +28,15 @@ def run_example(script: str, *args: str, env_vars: dict[str, str] | None = None)
     env = {**os.environ, **(env_vars or {})}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env["JAX_PLATFORMS"] = "cpu"
-    result = subprocess.run(
-        [sys.executable, "-W", "error", str(ROOT / "examples" / script), *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
-    )
+    with tempfile.TemporaryDirectory() as cache_home:
+        # The examples turn on the compilation cache in the user's cache directory: a run of
+        # its own keeps the tests from the user's cache and from each other's writes (two
+        # processes writing one entry can leave it damaged, a warning under -W error).
+        env["XDG_CACHE_HOME"] = cache_home
+        result = subprocess.run(
+            [sys.executable, "-W", "error", str(ROOT / "examples" / script), *args],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
+        )
     assert result.returncode == 0, f"{script} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout
 
