@@ -321,6 +321,7 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
         self._observation: Any = None
         self._finished: Any = np.zeros(num_envs, bool)
         self._pending: _Pending | None = None
+        self._sub_rngs: list[np.random.Generator] | None = None  # After a list of seeds.
 
         self.single_observation_space = _gymnasium.spec_to_space(env.observation_spec())
         self.single_action_space = _gymnasium.spec_to_space(env.action_spec())
@@ -386,8 +387,15 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
         if self._closed:
             raise RuntimeError(_checks.ERR_CLOSED.format(bridge="ToGymnasiumVector", call=call))
 
-    def _episode_seed(self, seed: Any) -> np.uint32 | np.ndarray:
-        """The episode's seed: a uint32 scalar, or `(num_envs,)` for a list of seeds."""
+    def _episode_seed(self, seed: Any, mask: np.ndarray | None) -> np.uint32 | np.ndarray:
+        """The episode's seed: a uint32 scalar, or `(num_envs,)` one per sub-environment.
+
+        A list of seeds starts sub-environment i as `ToGymnasium(env).reset(seed=seed[i])`
+        does, and keeps its generator: later resets without a seed draw each
+        sub-environment's next seed from it (those in `mask` only, for a masked
+        reset), as `SyncVectorEnv` over `ToGymnasium` sub-environments does. An
+        int seed goes back to one generator, `np_random`, for all.
+        """
         if isinstance(seed, (list, tuple)):
             if not all(s is None or (_is_int(s)) for s in seed):
                 raise TypeError(ERR_SEED.format(seed))
@@ -395,13 +403,17 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
                 raise ValueError(ERR_SEED_LENGTH.format(self.num_envs, len(seed)))
             self._seed = None
             # Each as `ToGymnasium.reset(seed=s)` draws its episode's key from `np_random`.
-            return np.array([_draw_seed(seeding.np_random(None if s is None else int(s))[0]) for s in seed],
-                            np.uint32)
+            self._sub_rngs = [seeding.np_random(None if s is None else int(s))[0] for s in seed]
+            return np.array([_draw_seed(rng) for rng in self._sub_rngs], np.uint32)
         if seed is not None and not _is_int(seed):
             raise TypeError(ERR_SEED.format(seed))
+        if seed is None and self._seed is None and self._sub_rngs is not None:
+            return np.array([_draw_seed(rng) if mask is None or mask[i] else 0
+                             for i, rng in enumerate(self._sub_rngs)], np.uint32)
         if seed is None and self._seed is not None:
             seed = self._seed
         self._seed = None
+        self._sub_rngs = None
         super().reset(seed=None if seed is None else int(seed))
         return _draw_seed(self.np_random)
 
@@ -449,12 +461,13 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
             options = dict(options)
             mask = options.pop("reset_mask", None)
         env_options = self._options if _gymnasium.is_default_options(options) else options
-        episode_seed = self._episode_seed(seed)
+        masked = mask is not None and self._state is not None
+        if masked and not (isinstance(mask, np.ndarray) and mask.dtype == np.bool_
+                           and mask.shape == (self.num_envs,) and mask.any()):
+            raise ValueError(ERR_RESET_MASK.format(self.num_envs, mask))
+        episode_seed = self._episode_seed(seed, mask if masked else None)
         jitted = self._jitted
-        if mask is not None and self._state is not None:
-            if not (isinstance(mask, np.ndarray) and mask.dtype == np.bool_
-                    and mask.shape == (self.num_envs,) and mask.any()):
-                raise ValueError(ERR_RESET_MASK.format(self.num_envs, mask))
+        if masked:
             self._state, out = jitted.reset_masked(self._state, episode_seed, mask, env_options)
             self._pending = _Pending("reset", out, mask)
         else:
