@@ -150,7 +150,9 @@ def _to_numpy(tree):
     return jax.tree_util.tree_map(leaf, tree)
 
 
-@pytest.mark.parametrize("mode", list(AutoresetMode))
+# Two compiles each: NEXT_STEP in `tox -e test`, the other modes in `test-integration`.
+@pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP] + [
+    pytest.param(m, marks=pytest.mark.integration) for m in (AutoresetMode.SAME_STEP, AutoresetMode.DISABLED)])
 def test_to_gymnasium_vector__jax_backend_matches_numpy(mode):
     """JAX arrays out, the values NumPy's bridge gives (its rewards float64, JAX's the spec's float32)."""
     ours = compat.ToGymnasiumVector(_env(), NUM, autoreset_mode=mode, array_backend="jax")
