@@ -21,9 +21,12 @@ rounds": the median of each round's own ratio). The ideal is 2x (step and
 work fully overlapped, each as long as the other); 1x means no overlap.
 
 Also printed per N: the step (`env.step`, fetch included), `step_async` alone
-(the dispatch: what the Python thread pays before it can work), and the work.
-A `step_async` far shorter than the step shows that XLA:CPU runs the step on
-its own threads while Python works (JAX's asynchronous dispatch, on by default
+(the dispatch: what the Python thread pays before it can work), how long
+`step_wait` blocks right after `step_async` (the step's compute and the fetch)
+and after the work (the fetch alone, where the step ran during the work), and
+the work. A `step_async` far shorter than the step, and a `step_wait` that
+blocks less after the work, show that XLA:CPU runs the step on its own
+threads while Python works (JAX's asynchronous dispatch, on by default
 on the CPU: `jax_cpu_enable_async_dispatch`). XLA:CPU and NumPy then compete
 for the cores: on a machine with fewer free cores than the two need, the
 overlap shrinks.
@@ -111,6 +114,15 @@ def measure(num: int, rounds: int, iters: int, calls: int) -> dict[str, float]:
         env.step_wait()
     work, size = _calibrated_work(step, calls)
     work_time = _median_seconds(work, calls)
+    # How long step_wait blocks, right after step_async and after the work:
+    # the step's compute shows in the first and, where it overlapped, not in the second.
+    wait_now, wait_after = [], []
+    for _ in range(calls):
+        env.step_async(next(cycle))
+        wait_now.append(_median_seconds(env.step_wait, 1))
+        env.step_async(next(cycle))
+        work()
+        wait_after.append(_median_seconds(env.step_wait, 1))
     _sync_loop(env, actions, work)
     _async_loop(env, actions, work)
     ratios, sync_t, async_t = [], [], []
@@ -129,6 +141,8 @@ def measure(num: int, rounds: int, iters: int, calls: int) -> dict[str, float]:
         "step_us": step * 1e6,
         "dispatch_us": statistics.median(dispatch) * 1e6,
         "work_us": work_time * 1e6,
+        "wait_now_us": statistics.median(wait_now) * 1e6,
+        "wait_after_us": statistics.median(wait_after) * 1e6,
         "work_elements": float(size),
         "sync_us": statistics.median(sync_t) / iters * 1e6,
         "async_us": statistics.median(async_t) / iters * 1e6,
@@ -149,13 +163,14 @@ def main() -> None:
           f"{' (loaded)' if load > (os.cpu_count() or 1) else ''}")
     print(f"{ENV_ID}, ToGymnasiumVector NEXT_STEP; {args.rounds} interleaved rounds x {args.iters} iterations, "
           "medians; work: NumPy sized to one step")
-    print("| N | step (µs) | step_async alone (µs) | work (µs) | sync loop (µs/iter) | async loop (µs/iter) "
-          "| speedup | paired rounds | target |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    print("| N | step (µs) | step_async alone (µs) | step_wait at once (µs) | step_wait after work (µs) "
+          "| work (µs) | sync loop (µs/iter) | async loop (µs/iter) | speedup | paired rounds | target |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for num in args.sizes:
         m = measure(num, args.rounds, args.iters, args.calls)
         verdict = "pass" if m["speedup"] >= TARGET else "MISS"
-        print(f"| {num} | {m['step_us']:.0f} | {m['dispatch_us']:.0f} | {m['work_us']:.0f} | {m['sync_us']:.0f} "
+        print(f"| {num} | {m['step_us']:.0f} | {m['dispatch_us']:.0f} | {m['wait_now_us']:.0f} "
+              f"| {m['wait_after_us']:.0f} | {m['work_us']:.0f} | {m['sync_us']:.0f} "
               f"| {m['async_us']:.0f} | {m['speedup']:.2f}x | {m['paired']:.2f}x | >= {TARGET}x {verdict} |",
               flush=True)
 

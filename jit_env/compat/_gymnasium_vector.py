@@ -254,10 +254,13 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
     step, so a JAX action is read there (a view on the CPU; on an
     accelerator a `(num_envs,)` copy that waits for the action's own
     computation, never for the environment's), and a JAX action the check
-    keeps goes to the step as it is. Two modes sync each step by their
-    nature: ``SAME_STEP``'s `final_obs` entries are host object arrays, so
-    `step_wait` reads the `(num_envs,)` episode ends; ``DISABLED`` refuses to
-    step finished sub-environments, so `step_async` reads the last step's.
+    keeps goes to the step as it is. In ``SAME_STEP`` mode the info always
+    has `final_obs` (a batched JAX array of the terminal observations, in the
+    rows where `_final_obs`, a JAX bool array, holds), `final_info` and
+    `_final_info`, where `SyncVectorEnv` puts host object arrays only on
+    steps where an episode ended: that would need a sync, and Gymnasium's
+    converters refuse object arrays. ``DISABLED`` refuses to step finished
+    sub-environments, so `step_async` reads the last step's ends (a sync).
 
     >>> import jit_env
     >>> envs = ToGymnasiumVector(jit_env.make("CartPole-v1"), 4, seed=0)
@@ -560,10 +563,15 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
         observation, reward, terminated, truncated = out.observation, out.reward, out.terminated, out.truncated
         self._observation = observation
         info = _vector_info(out.info, self.num_envs)
-        if self._mode == AutoresetMode.SAME_STEP:
-            # Gymnasium's entries for ended episodes are host object arrays: with
-            # JAX arrays out, this fetches the `(num_envs,)` flags (a sync).
-            ended = np.asarray(terminated | truncated)
+        if self._mode == AutoresetMode.SAME_STEP and self._array_backend == "jax":
+            # Batched JAX arrays where SyncVectorEnv has host object arrays: no
+            # sync, and Gymnasium's JaxToNumpy/JaxToTorch convert them.
+            ended = terminated | truncated
+            info.update({"final_obs": self._to_space(out.final_observation), "_final_obs": ended,
+                         "final_info": _vector_info(out.final_info, self.num_envs, ended, jnp),
+                         "_final_info": ended})
+        elif self._mode == AutoresetMode.SAME_STEP:
+            ended = terminated | truncated
             if ended.any():
                 info.update(self._final_info(ended, out.final_observation, out.final_info))
         else:
@@ -615,10 +623,10 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
     def _final_info(self, ended: np.ndarray, final: Any, extras: Any) -> dict[str, Any]:
         """Gymnasium's SAME_STEP entries: per-env terminal observations and infos."""
         final_obs = np.full(self.num_envs, None, dtype=object)
-        final_space = self._to_space(final)
+        final_space = self._obs_layout.to_space(final, batched=True)
         for i in np.flatnonzero(ended):
             final_obs[i] = _index(final_space, int(i))
-        final_info = _vector_info(extras, self.num_envs, ended, self._xp)
+        final_info = _vector_info(extras, self.num_envs, ended)
         return {"final_obs": final_obs, "_final_obs": ended.copy(),
                 "final_info": final_info, "_final_info": ended.copy()}
 

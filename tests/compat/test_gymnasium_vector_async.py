@@ -24,6 +24,13 @@ def _env():
         jit_env.wrappers.TimeLimit(jit_env.make("CartPole-v1"), max_episode_steps=12))
 
 
+@pytest.fixture(scope="module")
+def prototypes():
+    """One NEXT_STEP bridge per array backend; tests take deep copies (they share its compiled functions)."""
+    return {backend: compat.ToGymnasiumVector(_env(), NUM, seed=0, array_backend=backend)
+            for backend in _gymnasium_vector.ARRAY_BACKENDS}
+
+
 def _assert_same(got, want, where="out"):
     """Bit for bit: the same structure, types, dtypes, shapes and bytes."""
     if isinstance(want, dict):
@@ -71,9 +78,9 @@ def test_to_gymnasium_vector__step_wait_is_step_bit_for_bit(mode):
     _assert_same(twin.reset_wait(), sync.reset())
 
 
-def test_to_gymnasium_vector__step_async_fetches_nothing():
+def test_to_gymnasium_vector__step_async_fetches_nothing(prototypes):
     """step_async only dispatches: nothing comes back to the host until step_wait."""
-    env = compat.ToGymnasiumVector(_env(), NUM, seed=0)
+    env = copy.deepcopy(prototypes["numpy"])
     env.reset()
     actions = np.ones(NUM, np.int64)
     env.step(actions)  # Compiled before the guard.
@@ -82,9 +89,9 @@ def test_to_gymnasium_vector__step_async_fetches_nothing():
     assert env.step_wait()[0].shape == (NUM, 4)
 
 
-def test_to_gymnasium_vector__pending_call_errors():
+def test_to_gymnasium_vector__pending_call_errors(prototypes):
     """Gymnasium's AsyncVectorEnv errors and messages, call by call."""
-    env = compat.ToGymnasiumVector(_env(), NUM, seed=0)
+    env = copy.deepcopy(prototypes["numpy"])
     actions = np.ones(NUM, np.int64)
 
     def no_call(call):
@@ -151,12 +158,30 @@ def _to_numpy(tree):
 
 
 # Two compiles each: NEXT_STEP in `tox -e test`, the other modes in `test-integration`.
+def _same_step_as_sync_vector_env(info):
+    """The JAX backend's SAME_STEP info (batched, always present) in SyncVectorEnv's layout."""
+    ended = info.pop("_final_obs")
+    final_obs, final_info = info.pop("final_obs"), info.pop("final_info")
+    np.testing.assert_array_equal(info.pop("_final_info"), ended)
+    if ended.any():
+        rows = np.full(len(ended), None, dtype=object)
+        rows[:] = [final_obs[i] if e else None for i, e in enumerate(ended)]
+        masked = jax.tree_util.tree_map(lambda x: np.where(ended, x, np.zeros_like(x)), final_info)
+        masked = {k: ({**v, **{f"_{n}": ended for n in v if not n.startswith("_")}} if isinstance(v, dict) else v)
+                  for k, v in masked.items()}
+        info.update({"final_obs": rows, "_final_obs": ended, "final_info": masked, "_final_info": ended})
+    return info
+
+
 @pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP] + [
     pytest.param(m, marks=pytest.mark.integration) for m in (AutoresetMode.SAME_STEP, AutoresetMode.DISABLED)])
-def test_to_gymnasium_vector__jax_backend_matches_numpy(mode):
+def test_to_gymnasium_vector__jax_backend_matches_numpy(mode, prototypes):
     """JAX arrays out, the values NumPy's bridge gives (its rewards float64, JAX's the spec's float32)."""
-    ours = compat.ToGymnasiumVector(_env(), NUM, autoreset_mode=mode, array_backend="jax")
-    ref = compat.ToGymnasiumVector(_env(), NUM, autoreset_mode=mode)
+    if mode == AutoresetMode.NEXT_STEP:
+        ours, ref = copy.deepcopy(prototypes["jax"]), copy.deepcopy(prototypes["numpy"])
+    else:
+        ours = compat.ToGymnasiumVector(_env(), NUM, autoreset_mode=mode, array_backend="jax")
+        ref = compat.ToGymnasiumVector(_env(), NUM, autoreset_mode=mode)
     got, want = ours.reset(seed=1), ref.reset(seed=1)
     assert isinstance(got[0], jax.Array)
     _assert_same(_to_numpy(got), want)
@@ -167,6 +192,8 @@ def test_to_gymnasium_vector__jax_backend_matches_numpy(mode):
         got = ours.step(jnp.asarray(actions, jnp.int32) if i % 2 else actions)
         want = ref.step(actions)
         assert all(isinstance(x, jax.Array) for x in got[:4])
+        if mode == AutoresetMode.SAME_STEP:
+            got = (*got[:4], _same_step_as_sync_vector_env(_to_numpy(got[4])))
         assert got[1].dtype == np.float32
         _assert_same(_to_numpy(got[1]), want[1].astype(np.float32))
         _assert_same(_to_numpy(got[:1] + got[2:]), want[:1] + want[2:])
@@ -176,9 +203,9 @@ def test_to_gymnasium_vector__jax_backend_matches_numpy(mode):
             _assert_same(_to_numpy(got), want)
 
 
-def test_to_gymnasium_vector__jax_backend_no_host_copy():
+def test_to_gymnasium_vector__jax_backend_no_host_copy(prototypes):
     """NEXT_STEP with JAX arrays out: a whole step (NumPy actions) moves nothing device-to-host."""
-    env = compat.ToGymnasiumVector(_env(), NUM, seed=0, array_backend="jax")
+    env = copy.deepcopy(prototypes["jax"])
     env.reset()
     actions = np.ones(NUM, np.int64)
     env.step(actions)
@@ -189,9 +216,9 @@ def test_to_gymnasium_vector__jax_backend_no_host_copy():
     env.step_wait()
 
 
-def test_to_gymnasium_vector__jax_actions_checked():
+def test_to_gymnasium_vector__jax_actions_checked(prototypes):
     """A JAX action is held to `action_space.contains` of its values: range, shape and dtype."""
-    env = compat.ToGymnasiumVector(_env(), NUM, seed=0, array_backend="jax")
+    env = copy.deepcopy(prototypes["jax"])
     env.reset()
     spec = env.env.action_spec()
     with pytest.raises(ValueError, match=re.escape(_checks.ERR_ACTION_RANGE.format(
@@ -207,10 +234,10 @@ def test_to_gymnasium_vector__jax_actions_checked():
     env.step(jnp.ones(NUM, jnp.int32))
 
 
-def test_to_gymnasium_vector__jax_backend_under_jax_to_numpy():
+def test_to_gymnasium_vector__jax_backend_under_jax_to_numpy(prototypes):
     """Gymnasium's own JaxToNumpy wrapper turns the JAX bridge into the NumPy one (rewards aside)."""
-    ours = vector_wrappers.JaxToNumpy(compat.ToGymnasiumVector(_env(), NUM, array_backend="jax"))
-    ref = compat.ToGymnasiumVector(_env(), NUM)
+    ours = vector_wrappers.JaxToNumpy(copy.deepcopy(prototypes["jax"]))
+    ref = copy.deepcopy(prototypes["numpy"])
     got, want = ours.reset(seed=2), ref.reset(seed=2)
     _assert_same(got, want)
     rng = np.random.default_rng(2)
