@@ -27,7 +27,8 @@ and after the work (the fetch alone, where the step ran during the work), and
 the work. A `step_async` far shorter than the step, and a `step_wait` that
 blocks less after the work, show that XLA:CPU runs the step on its own
 threads while Python works (JAX's asynchronous dispatch, on by default
-on the CPU: `jax_cpu_enable_async_dispatch`). XLA:CPU and NumPy then compete
+on the CPU: `jax_cpu_enable_async_dispatch`; `--sync-dispatch` turns it off as
+a control, and then nothing overlaps). XLA:CPU and NumPy then compete
 for the cores: on a machine with fewer free cores than the two need, the
 overlap shrinks.
 """
@@ -157,10 +158,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=101, help="interleaved rounds (one block per loop) per N")
     parser.add_argument("--iters", type=int, default=10, help="iterations (step + work) per block")
     parser.add_argument("--calls", type=int, default=200, help="calls timed for each median of the calibration")
+    parser.add_argument("--sync-dispatch", action="store_true",
+                        help="control: jax_cpu_enable_async_dispatch=False (each call runs the step before returning)")
     args = parser.parse_args()
+    if args.sync_dispatch:
+        jax.config.update("jax_cpu_enable_async_dispatch", False)
     load = os.getloadavg()[0]
     print(f"jax {jax.__version__}, {jax.devices()[0].platform}, {os.cpu_count()} CPUs, load average {load:.1f}"
-          f"{' (loaded)' if load > (os.cpu_count() or 1) else ''}")
+          f"{' (loaded)' if load > (os.cpu_count() or 1) else ''}; async dispatch "
+          f"{'off (control)' if args.sync_dispatch else 'on'}")
     print(f"{ENV_ID}, ToGymnasiumVector NEXT_STEP; {args.rounds} interleaved rounds x {args.iters} iterations, "
           "medians; work: NumPy sized to one step")
     print("| N | step (µs) | step_async alone (µs) | step_wait at once (µs) | step_wait after work (µs) "
