@@ -247,8 +247,10 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
     terminations, truncations, the info's arrays) are JAX arrays left on the
     device, so `step_wait` does not wait for the step either, and
     Gymnasium's `JaxToNumpy`/`JaxToTorch` vector wrappers convert them. Rewards
-    keep the reward spec's dtype (NumPy's bridge gives float64), and the
-    info's `_name` masks stay NumPy. Actions may be JAX or NumPy arrays, and
+    keep the reward spec's dtype (NumPy's bridge gives float64); the info's
+    `_name` masks are NumPy where the host knows them (a step's, a reset
+    mask) and JAX where the step decides them (``SAME_STEP``'s final
+    entries). Actions may be JAX or NumPy arrays, and
     are checked as `action_space.contains` checks NumPy ones (a JAX action as
     its NumPy values): that check needs the values on the host before the
     step, so a JAX action is read there (a view on the CPU; on an
