@@ -2,8 +2,9 @@
 
     python benchmarks/async_overlap.py                    # N = 1024, 4096, 16384 (a few minutes)
     python benchmarks/async_overlap.py --sizes 4096 --rounds 51
+    python benchmarks/async_overlap.py --env Acrobot-v1      # more compute per step
 
-For each N, `compat.ToGymnasiumVector(jit_env.make("CartPole-v1"), N)` (NEXT_STEP
+For each N, `compat.ToGymnasiumVector(jit_env.make("CartPole-v1"), N)` (or `--env`; NEXT_STEP
 auto-reset inside the step, random actions) runs two loops of `--iters`
 iterations (a block), each iteration one step and one piece of caller work:
 
@@ -95,9 +96,9 @@ def _async_loop(env: Any, actions: list[np.ndarray], work: Callable[[], None]) -
     return time.perf_counter() - start
 
 
-def measure(num: int, rounds: int, iters: int, calls: int) -> dict[str, float]:
+def measure(env_id: str, num: int, rounds: int, iters: int, calls: int) -> dict[str, float]:
     """One N: the step, dispatch and work times (µs) and the async loop's speedup."""
-    env = compat.ToGymnasiumVector(jit_env.make(ENV_ID), num, seed=0)
+    env = compat.ToGymnasiumVector(jit_env.make(env_id), num, seed=0)
     env.reset(seed=0)
     rng = np.random.default_rng(0)
     actions = [rng.integers(0, 2, num).astype(np.int64) for _ in range(iters)]
@@ -158,6 +159,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=101, help="interleaved rounds (one block per loop) per N")
     parser.add_argument("--iters", type=int, default=10, help="iterations (step + work) per block")
     parser.add_argument("--calls", type=int, default=200, help="calls timed for each median of the calibration")
+    parser.add_argument("--env", default=ENV_ID, help="a jit_env.make id (Acrobot-v1: more compute per step)")
     parser.add_argument("--sync-dispatch", action="store_true",
                         help="control: jax_cpu_enable_async_dispatch=False (each call runs the step before returning)")
     args = parser.parse_args()
@@ -167,13 +169,13 @@ def main() -> None:
     print(f"jax {jax.__version__}, {jax.devices()[0].platform}, {os.cpu_count()} CPUs, load average {load:.1f}"
           f"{' (loaded)' if load > (os.cpu_count() or 1) else ''}; async dispatch "
           f"{'off (control)' if args.sync_dispatch else 'on'}")
-    print(f"{ENV_ID}, ToGymnasiumVector NEXT_STEP; {args.rounds} interleaved rounds x {args.iters} iterations, "
+    print(f"{args.env}, ToGymnasiumVector NEXT_STEP; {args.rounds} interleaved rounds x {args.iters} iterations, "
           "medians; work: NumPy sized to one step")
     print("| N | step (µs) | step_async alone (µs) | step_wait at once (µs) | step_wait after work (µs) "
           "| work (µs) | sync loop (µs/iter) | async loop (µs/iter) | speedup | paired rounds | target |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for num in args.sizes:
-        m = measure(num, args.rounds, args.iters, args.calls)
+        m = measure(args.env, num, args.rounds, args.iters, args.calls)
         verdict = "pass" if m["speedup"] >= TARGET else "MISS"
         print(f"| {num} | {m['step_us']:.0f} | {m['dispatch_us']:.0f} | {m['wait_now_us']:.0f} "
               f"| {m['wait_after_us']:.0f} | {m['work_us']:.0f} | {m['sync_us']:.0f} "
