@@ -40,6 +40,9 @@ NEXT_STEP mode) and nothing else is called.
 Vector env: `compat.ToGymnasiumVector(jit_env.make("CartPole-v1"), N)` vs
 `gymnasium.make_vec("CartPole-v1", num_envs=N, vectorization_mode="vector_entry_point")`
 (NumPy) at N in `--sizes`; targets <= 1.5x at N=16, <= 1.0x at N=4096.
+`device_array_contestant` adds `ToGymnasiumVector(..., array_backend="jax")`:
+its step returns JAX arrays on the device (no host copy); the timed call waits
+for them (`jax.block_until_ready`), so the step's compute is counted.
 
 `--profile` splits the jitted single-env step's call into its parts (flattening
 the arguments, dispatching an empty jitted function of the same arguments,
@@ -252,7 +255,24 @@ def vector_contestants(num: int) -> dict[str, Contestant]:
     ):
         env.reset(seed=0)
         out[name] = _vector_contestant(env, _Cycle(actions))
+    out[DEVICE_ARRAYS] = device_array_contestant(num, actions)
     return out
+
+
+DEVICE_ARRAYS = 'ToGymnasiumVector array_backend="jax"'
+
+
+def device_array_contestant(num: int, actions: list[np.ndarray]) -> Contestant:
+    """`ToGymnasiumVector(..., array_backend="jax")`: JAX arrays out, waited for, never copied to the host."""
+    env = compat.ToGymnasiumVector(jit_env.make(ENV_ID), num, array_backend="jax")
+    env.reset(seed=0)
+    action = _Cycle(actions)
+
+    def call() -> bool:
+        jax.block_until_ready(env.step(action())[:4])
+        return False  # Auto-resets inside `step`.
+
+    return Contestant(call)
 
 
 # --- timing ---------------------------------------------------------------------------------
@@ -345,6 +365,8 @@ def vector_table(sizes: list[int], rounds: int, calls: int) -> None:
         print(_row(f"ToGymnasiumVector N={num}", micros(ours), ratio(ours, ref), "of make_vec",
                    VECTOR_TARGETS.get(num), ends="in step"))
         print(_row(f"gymnasium make_vec N={num}", micros(ref), ends="in step"))
+        print(_row(f"{DEVICE_ARRAYS} N={num}", micros(times[DEVICE_ARRAYS]), ratio(times[DEVICE_ARRAYS], ref),
+                   "of make_vec", ends="in step"))
 
 
 # --- --profile ------------------------------------------------------------------------------

@@ -21,6 +21,20 @@ sub-environments:
 
 So SB3's `VecMonitor`, `VecNormalize`, `VecFrameStack` and `VecVideoRecorder`
 stack on it.
+
+`step_async` dispatches the jitted step and returns at once
+(`ToGymnasiumVector.step_async`), so the step runs while SB3 does its own
+work until `step_wait` (which `VecEnv.step` calls right after; a caller that
+works in between gains the overlap). SB3's contract for the pair holds:
+`step_async` must not be called while a step is pending (SB3: "You should not
+call this"; here it raises `gymnasium.error.AlreadyPendingCallError`, since
+the first step has already been dispatched and cannot be taken back, where
+`DummyVecEnv` would silently replace the stored actions), `step_wait`
+without `step_async` raises `gymnasium.error.NoAsyncCallError`, `reset`
+cancels a pending step (its results are discarded, as SB3's `reset`
+documents), and `close` waits for it, as `SubprocVecEnv.close` does. The
+bridge survives `copy.deepcopy` and pickling mid-episode (the copy continues
+as the original would).
 """
 
 from __future__ import annotations
@@ -77,7 +91,8 @@ class ToSB3VecEnv(vec_env.VecEnv):
         self._render_mode = render_mode
         super().__init__(num_envs, self._vector.single_observation_space,
                          self._vector.single_action_space)
-        self._actions: Any = None
+        # As SubprocVecEnv's: a step_async waits for its step_wait.
+        self.waiting = False
         if seed is not None:
             self.seed(seed)
 
@@ -90,8 +105,14 @@ class ToSB3VecEnv(vec_env.VecEnv):
         return self._env
 
     def reset(self) -> Any:
-        """Resets every sub-environment (with the seeds and options set for this reset)."""
+        """Resets every sub-environment (with the seeds and options set for this reset).
+
+        A pending `step_async` is cancelled: its results are discarded.
+        """
         options = self._shared_options()
+        if self.waiting:
+            self._vector.step_wait()
+            self.waiting = False
         seeds = None if all(s is None for s in self._seeds) else list(self._seeds)
         observation, info = self._vector.reset(seed=seeds, options=options)
         self.reset_infos = [_row(info, i) for i in range(self.num_envs)]
@@ -106,13 +127,23 @@ class ToSB3VecEnv(vec_env.VecEnv):
         return first or None
 
     def step_async(self, actions: np.ndarray) -> None:
-        """Stores the actions for `step_wait`."""
-        self._actions = actions
+        """Checks the actions and dispatches the one jitted step of every sub-environment; returns at once.
+
+        Raises:
+            ValueError: If the actions are not in the batched action space.
+            gymnasium.error.AlreadyPendingCallError: While a step is pending.
+        """
+        self._vector.step_async(actions)
+        self.waiting = True
 
     def step_wait(self) -> tuple[Any, np.ndarray, np.ndarray, list[dict[str, Any]]]:
-        """Steps every sub-environment in one jitted call; see the module docstring."""
-        actions, self._actions = self._actions, None
-        observation, reward, terminated, truncated, info = self._vector.step(actions)
+        """The step `step_async` dispatched, in SB3's conventions; see the module docstring.
+
+        Raises:
+            gymnasium.error.NoAsyncCallError: Without a pending `step_async`.
+        """
+        observation, reward, terminated, truncated, info = self._vector.step_wait()
+        self.waiting = False
         dones = terminated | truncated
         infos = [_row(info, i) for i in range(self.num_envs)]
         if dones.any():
@@ -126,6 +157,10 @@ class ToSB3VecEnv(vec_env.VecEnv):
         return observation, reward.astype(np.float32), dones, infos
 
     def close(self) -> None:
+        """Closes the bridge; a pending step is waited for first (as `SubprocVecEnv.close`)."""
+        if self.waiting:
+            self._vector.step_wait()
+            self.waiting = False
         self._vector.close()
 
     def get_images(self) -> Sequence[np.ndarray | None]:

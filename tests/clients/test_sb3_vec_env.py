@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 import re
 import warnings
 from typing import Any
@@ -12,12 +14,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
+from gymnasium import error
 from stable_baselines3 import PPO
 from stable_baselines3.common import vec_env
 
 import jit_env
 from jit_env import compat, specs, wrappers
-from jit_env.compat import _sb3
+from jit_env.compat import _gymnasium_vector, _sb3
 
 
 @jit_env.dataclass
@@ -188,3 +191,72 @@ def test_sb3_vec_env__ppo_learns_on_it() -> None:
         model.learn(total_timesteps=16_384)
     returns = [e["r"] for e in model.ep_info_buffer]
     assert np.mean(returns[-20:]) > 2 * 22  # well above a random policy's ~22
+
+
+def _round_trips() -> dict[str, Any]:
+    return {"deepcopy": copy.deepcopy, "pickle": lambda bridge: pickle.loads(pickle.dumps(bridge))}
+
+
+def _assert_step_same(got: Any, want: Any, where: str) -> None:
+    """Bit for bit: observations, rewards, dones, and every info entry (terminal observations too)."""
+    for a, b in zip(got[:3], want[:3], strict=True):
+        assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes(), where
+    _assert_infos_equal(got[3], want[3], where)
+
+
+@pytest.mark.parametrize("round_trip", list(_round_trips()))
+def test_sb3_vec_env__copy_mid_episode_continues_identically(round_trip: str) -> None:
+    """A deep copy or an unpickled copy taken mid-episode continues exactly as the original.
+
+    The copy is driven through step_async/step_wait with other calls in between,
+    the original through step: the async path gives the sync path's results, bit for bit.
+    """
+    env = wrappers.EpisodeStatistics(wrappers.TimeLimit(jit_env.make("CartPole-v1"), max_episode_steps=9))
+    original = compat.ToSB3VecEnv(env, NUM_ENVS, seed=4)
+    original.reset()
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        original.step(rng.integers(0, 2, NUM_ENVS))
+    copied = _round_trips()[round_trip](original)
+    assert copied is not original and repr(copied) == repr(original)
+    _assert_infos_equal(copied.reset_infos, original.reset_infos, "reset_infos")
+    ends = 0
+    for t in range(40):
+        actions = rng.integers(0, 2, NUM_ENVS)
+        copied.step_async(actions)
+        assert copied.env_is_wrapped(wrappers.TimeLimit) == [True] * NUM_ENVS  # Other calls while the step runs.
+        want = original.step(actions)
+        _assert_step_same(copied.step_wait(), want, f"step {t}")
+        _assert_infos_equal(copied.reset_infos, original.reset_infos, f"step {t} reset_infos")
+        ends += int(want[2].sum())
+    assert ends >= 10
+    # Unseeded resets draw from the copied RNG: the same new episodes.
+    np.testing.assert_array_equal(copied.reset(), original.reset())
+
+
+def test_sb3_vec_env__async_contract() -> None:
+    """SB3's step_async/step_wait contract, with Gymnasium's errors where SB3 says "should not"."""
+    env = compat.ToSB3VecEnv(wrappers.TimeLimit(Walk(), max_episode_steps=5), NUM_ENVS, seed=1)
+    first = env.reset()
+    actions = np.ones(NUM_ENVS, np.int64)
+    with pytest.raises(error.NoAsyncCallError, match=re.escape(
+            _gymnasium_vector.ERR_NO_ASYNC_CALL.format(call="step"))):
+        env.step_wait()
+    env.step_async(actions)
+    assert env.waiting
+    with pytest.raises(error.AlreadyPendingCallError, match=re.escape(
+            _gymnasium_vector.ERR_ALREADY_PENDING.format(call="step_async", pending="step"))):
+        env.step_async(actions)
+    # reset cancels the pending step (SB3's VecEnv.reset says so); step_wait then has nothing to wait for.
+    np.testing.assert_array_equal(env.reset(), first)
+    assert not env.waiting
+    with pytest.raises(error.NoAsyncCallError):
+        env.step_wait()
+    obs, _, _, _ = env.step(actions)
+    np.testing.assert_array_equal(obs[:, 0], np.ones(NUM_ENVS))
+    # close waits for a pending step, silently, as SubprocVecEnv's close does.
+    env.step_async(actions)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        env.close()
+    assert not env.waiting

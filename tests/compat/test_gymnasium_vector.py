@@ -279,3 +279,23 @@ def test_autoreset_mode__disabled_is_the_bridges_alone(value):
 def test_autoreset_mode__unknown_refused_naming_the_choices():
     with pytest.raises(ValueError, match=re.escape(_gymnasium_vector.ERR_AUTORESET_MODE.format("same-step"))):
         compat.ToGymnasiumVector(_single(), NUM, autoreset_mode="same-step")
+
+
+def test_to_gymnasium_vector__resets_after_a_seed_list_follow_sync_vector_env():
+    """After reset(seed=[...]), unseeded resets (masked ones too) draw from each sub-environment's
+    generator, as SyncVectorEnv over ToGymnasium does: reproducible, not fresh entropy."""
+    env = jit_env.wrappers.TimeLimit(jit_env.make("CartPole-v1"), max_episode_steps=3)
+    mode = AutoresetMode.DISABLED
+    ours = compat.ToGymnasiumVector(env, NUM, autoreset_mode=mode)
+    ref = gymnasium.vector.SyncVectorEnv([lambda: compat.ToGymnasium(env) for _ in range(NUM)], autoreset_mode=mode)
+    seeds = [5, None, 7]
+    got, want = ours.reset(seed=seeds), ref.reset(seed=seeds)
+    np.testing.assert_array_equal(got[0][[0, 2]], want[0][[0, 2]])
+    mask = np.array([True, False, True])
+    for _ in range(3):
+        ours.step(np.ones(NUM, np.int64))
+        ref.step(np.ones(NUM, np.int64))
+    got, want = ours.reset(options={"reset_mask": mask}), ref.reset(options={"reset_mask": mask.copy()})
+    np.testing.assert_array_equal(got[0][mask], want[0][mask])
+    got, want = ours.reset(), ref.reset()
+    np.testing.assert_array_equal(got[0][mask], want[0][mask])
