@@ -12,7 +12,9 @@ CartPole-v1:
 * subproc: ``SubprocVecEnv`` over N of Gymnasium's own CartPole (worker processes).
 
 Only `model.learn` is timed; building the env and compiling the jitted step come
-first, once, and are reported apart. The contestants take turns in rounds, so
+first, once, and are reported apart ("setup s"), and so does one untimed warm-up
+`learn` of a single rollout per contestant (first-call costs of torch, of SB3's
+seeded reset and of the worker processes stay out of the rounds). The contestants take turns in rounds, so
 machine noise hits all alike; a ratio is the median over rounds of
 ``time(contestant) / time(jit_env)`` (above 1: jit_env is faster). Absolute times
 depend on the machine; the ratios are what to compare.
@@ -21,12 +23,14 @@ depend on the machine; the ratios are what to compare.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from collections.abc import Callable
 from typing import Any
 
 import gymnasium
+import stable_baselines3
 import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common import vec_env
@@ -60,9 +64,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=16_384)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    print(f"jit_env {jit_env.__version__}, torch {torch.__version__}, "
+          f"stable-baselines3 {stable_baselines3.__version__}, gymnasium {gymnasium.__version__}, "
+          f"{os.cpu_count()} CPUs, load average {load()}")
     print(f"PPO on CartPole-v1, {args.steps} env steps per run, {args.rounds} rounds; "
           "ratio = time(other) / time(jit_env), above 1 means jit_env is faster")
-    print(f"{'N':>4} {'contestant':>10} {'setup s':>8} {'learn s (median)':>17} {'ratio':>6}")
+    print("|    N | contestant | setup s | learn s (median) | env steps/s | ratio |")
+    print("|------|------------|---------|------------------|-------------|-------|")
     for num_envs in args.sizes:
         envs: dict[str, Any] = {}
         setup: dict[str, float] = {}
@@ -72,6 +80,7 @@ def main(argv: list[str] | None = None) -> None:
             env.reset()
             env.step([env.action_space.sample() for _ in range(num_envs)])  # compiles jit_env's step
             setup[name] = time.perf_counter() - start
+            learn_seconds(env, num_envs, ROLLOUT)  # warm-up, untimed
         times: dict[str, list[float]] = {name: [] for name in envs}
         for round_ in range(args.rounds):
             names = list(envs)
@@ -79,10 +88,16 @@ def main(argv: list[str] | None = None) -> None:
                 times[name].append(learn_seconds(envs[name], num_envs, args.steps))
         for name, seconds in times.items():
             ratios = [other / ours for other, ours in zip(seconds, times["jit_env"], strict=True)]
-            print(f"{num_envs:>4} {name:>10} {setup[name]:>8.1f} {statistics.median(seconds):>17.2f} "
-                  f"{statistics.median(ratios):>6.2f}")
+            median = statistics.median(seconds)
+            print(f"| {num_envs:>4} | {name:>10} | {setup[name]:>7.1f} | {median:>16.2f} | "
+                  f"{args.steps / median:>11,.0f} | {statistics.median(ratios):>5.2f} |", flush=True)
         for env in envs.values():
             env.close()
+    print(f"load average at the end {load()}")
+
+
+def load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":
