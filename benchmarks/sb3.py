@@ -1,6 +1,6 @@
 """Stable-Baselines3 PPO wall-clock: `ToSB3VecEnv` beside SB3's own vector envs, as ratios.
 
-    python benchmarks/sb3.py                     # N = 8 and 64, 5 rounds (5 to 10 minutes on 2 cores)
+    python benchmarks/sb3.py                     # N = 8 and 64, 5 rounds (4 minutes or more on 2 cores)
     python benchmarks/sb3.py --sizes 8 --rounds 1 --steps 4096
 
 Each contestant trains the same PPO (MlpPolicy 64x64, 4 epochs, one rollout of
