@@ -10,7 +10,6 @@ reaches 475 is measured in docs/index.md, not here.
 from __future__ import annotations
 
 import csv
-import inspect
 import math
 import os
 import pathlib
@@ -19,8 +18,6 @@ import subprocess
 import sys
 
 import pytest
-
-from jit_env import compat
 
 pytest.importorskip("torch", reason="the clients tox env installs torch")
 
@@ -64,8 +61,6 @@ def test_ppo_torch__short_run_steps_learns_and_evaluates_through_the_bridge(tmp_
                      r"[\d.]+; no update reached a mean return of 475\n", stdout), stdout
 
 
-@pytest.mark.skipif("array_backend" not in inspect.signature(compat.ToGymnasiumVector).parameters,
-                    reason="ToGymnasiumVector(array_backend='jax') is issue 19 Deliver 4 (branch vector)")
 def test_ppo_torch__jax_arrays_and_numpy_arrays_give_the_same_run(tmp_path):
     # JaxToTorch and NumpyToTorch hand torch the same float32 values, and a seed fixes
     # everything else: the two backends give the same curve and evaluation, bit for bit.
