@@ -546,7 +546,7 @@ def profile_vector(sizes: list[int], rounds: int, calls: int) -> None:
         ref = times["gymnasium make_vec step"]
         for name in names:
             per_round = [statistics.median(r) * 1e6 for r in times[name]]
-            q1, _, q3 = statistics.quantiles(per_round, n=4)
+            q1, _, q3 = statistics.quantiles(per_round, n=4) if len(per_round) > 1 else per_round * 3
             print(f"| {num} | {name} | {micros(times[name]):.1f} | {q1:.1f}-{q3:.1f} | "
                   f"{ratio(times[name], ref):.2f}x |")
 
