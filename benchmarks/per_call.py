@@ -2,6 +2,9 @@
 
     python benchmarks/per_call.py              # the ratio tables (about a minute)
     python benchmarks/per_call.py --profile    # where a jitted step's time goes
+    python benchmarks/per_call.py --profile-vector   # where the vector bridge's step goes
+    python benchmarks/per_call.py --sync-dispatch    # any of the above, XLA:CPU calls run inline
+    python benchmarks/per_call.py --unrolled-threefry  # any of the above, threefry unrolled on CPU
     python benchmarks/per_call.py --rss        # resident-memory growth of the bridges
 
 What is timed is ONE call as a Python user makes it, results on the host
@@ -39,7 +42,7 @@ NEXT_STEP mode) and nothing else is called.
 
 Vector env: `compat.ToGymnasiumVector(jit_env.make("CartPole-v1"), N)` vs
 `gymnasium.make_vec("CartPole-v1", num_envs=N, vectorization_mode="vector_entry_point")`
-(NumPy) at N in `--sizes`; targets <= 1.5x at N=16, <= 1.0x at N=4096.
+(NumPy) at N in `--sizes`; targets (issue #19) <= 2x at N=16, <= 1.2x at N=4096.
 `device_array_contestant` adds `ToGymnasiumVector(..., array_backend="jax")`:
 its step returns JAX arrays on the device (no host copy); the timed call waits
 for them (`jax.block_until_ready`), so the step's compute is counted.
@@ -51,6 +54,25 @@ for comparison, the per-leaf `copy_to_host_async` that `device_get` starts
 with and a plain `np.asarray` per leaf, which is what the bridges do), for
 jit_env's step with the state's typed PRNG key and with the key's raw uint32
 data, gymnax's and the hand-written one, so a miss can be explained.
+
+`--profile-vector` splits the vector bridge's step at each N in `--sizes`
+into what it is made of, with public pieces only, side by side in interleaved
+rounds: Gymnasium's NumPy vector step (the reference); the bridge's whole
+`step`; the compiled work it calls, as `jax.jit(TileAutoReset(env, N,
+mode="next_step").step, donate_argnums=0)` and, without any reset,
+`jax.jit(Tile(env, N).step, donate_argnums=0)`, each called with a NumPy
+action and waited for; an empty jitted function of the same arguments (what a
+call costs at least); and the same two steps inside a `lax.scan` of 100 steps
+per call (µs per step: the compute, with no per-call cost). Each row gives the
+median µs per call and the quartiles of the per-round medians.
+
+`--sync-dispatch` sets `jax_cpu_enable_async_dispatch` to False before JAX
+starts its CPU backend: every XLA:CPU call then runs on the calling thread
+(see docs/performance.md, "Per-call cost from Python").
+`--unrolled-threefry` lowers JAX's threefry hash on CPU as it does on GPU and
+TPU, unrolled, instead of as a `while` loop of 5 rounds (the same bits; a
+diagnostic through JAX's private `threefry2x32` module: every reset in the
+auto-reset step hashes keys twice, and each hash is such a loop on CPU).
 
 `--rss` steps ToGymnasium, ToDeepmindEnv and ToGymnasiumVector(N=16)
 `--rss-warmup` times (10^4), reads VmRSS from /proc/self/status, steps
@@ -76,11 +98,11 @@ import jax.numpy as jnp
 import numpy as np
 
 import jit_env
-from jit_env import compat
+from jit_env import compat, wrappers
 
 ENV_ID = "CartPole-v1"
 SINGLE_TARGET = 1.5  # bridge step / gymnax's jitted step
-VECTOR_TARGETS = {16: 1.5, 4096: 1.0}  # ToGymnasiumVector / Gymnasium's NumPy vector env
+VECTOR_TARGETS = {16: 2.0, 4096: 1.2}  # ToGymnasiumVector / Gymnasium's NumPy vector env (issue #19)
 NO_GROWTH_MIB = 2.0
 LAST = int(jit_env.StepType.LAST)
 
@@ -466,6 +488,91 @@ def profile(rounds: int, calls: int) -> None:
         print(f"| {name} | {leaves_in} | {leaves_out} | {cells} |")
 
 
+# --- --profile-vector -----------------------------------------------------------------------
+
+SCAN_STEPS = 100  # steps per call of the in-scan rows
+
+
+def _donating_call(step: Callable[..., Any], state: Any, actions: _Cycle) -> Callable[[], bool]:
+    """A timed call of a jitted `(state, action) -> (state, outputs)` that donates its state, waited for."""
+    carry = [state]
+
+    def call() -> bool:
+        carry[0], out = step(carry[0], actions())
+        jax.block_until_ready(out)
+        return False
+
+    return call
+
+
+def _scan_call(step: Callable[..., Any], state: Any, actions: list[np.ndarray]) -> Callable[[], bool]:
+    """A timed call of `SCAN_STEPS` steps inside one `lax.scan`, state carried on the device."""
+    stacked = jnp.asarray(np.stack([actions[i % len(actions)] for i in range(SCAN_STEPS)]))
+    scan = jax.jit(lambda s, a: jax.lax.scan(lambda s, x: (step(s, x)[0], None), s, a)[0], donate_argnums=0)
+    carry = [state]
+
+    def call() -> bool:
+        carry[0] = jax.block_until_ready(scan(carry[0], stacked))
+        return False
+
+    return call
+
+
+def vector_profile_contestants(num: int) -> dict[str, tuple[Contestant, int]]:
+    """name -> (contestant, steps per call): the vector bridge's step and what it is made of."""
+    env = jit_env.make(ENV_ID)
+    actions64 = _actions(256, size=num, dtype=np.int64)
+    actions32 = [a.astype(np.int32) for a in actions64]
+    auto = wrappers.TileAutoReset(env, num, mode="next_step")
+    tile = wrappers.Tile(env, num)
+
+    def fresh(batched: Any) -> Any:
+        return jax.jit(batched.reset)(jax.random.key(0))[0]
+
+    out = {}
+    for name, vec in (
+        ("gymnasium make_vec step", gymnasium.make_vec(ENV_ID, num_envs=num, vectorization_mode="vector_entry_point")),
+        ("ToGymnasiumVector.step", compat.ToGymnasiumVector(env, num)),
+    ):
+        vec.reset(seed=0)
+        out[name] = (_vector_contestant(vec, _Cycle(actions64)), 1)
+    out["jitted TileAutoReset step"] = (Contestant(_donating_call(
+        jax.jit(auto.step, donate_argnums=0), fresh(auto), _Cycle(actions32))), 1)
+    out["jitted Tile step (no reset)"] = (Contestant(_donating_call(
+        jax.jit(tile.step, donate_argnums=0), fresh(tile), _Cycle(actions32))), 1)
+    out["empty jit, same arguments"] = (Contestant(_donating_call(
+        jax.jit(lambda s, a: (s, a), donate_argnums=0), fresh(auto), _Cycle(actions32))), 1)
+    out["TileAutoReset step in lax.scan"] = (Contestant(_scan_call(auto.step, fresh(auto), actions32)), SCAN_STEPS)
+    out["Tile step in lax.scan"] = (Contestant(_scan_call(tile.step, fresh(tile), actions32)), SCAN_STEPS)
+    return out
+
+
+def profile_vector(sizes: list[int], rounds: int, calls: int) -> None:
+    """Times the vector bridge's step and its parts, interleaved; scans get `calls // SCAN_STEPS + 1` calls."""
+    print(f"Where the vector bridge's {ENV_ID} step goes (NEXT_STEP): µs per step, median of {rounds} "
+          f"rounds; quartiles of the per-round medians; in-scan rows: {SCAN_STEPS} steps a call")
+    print("| N | contestant | µs/step | quartiles | ratio to make_vec |")
+    print("| ---: | --- | ---: | --- | ---: |")
+    for num in sizes:
+        contestants = vector_profile_contestants(num)
+        steps = {name: k for name, (_, k) in contestants.items()}
+        names = list(contestants)
+        for c, _ in contestants.values():  # Warm up: compile, fill caches.
+            _time_calls(c, 3)
+        times: dict[str, list[list[float]]] = {name: [] for name in names}
+        for r in range(rounds):
+            shift = r % len(names)
+            for name in names[shift:] + names[:shift]:
+                n_calls = calls if steps[name] == 1 else calls // steps[name] + 1
+                times[name].append([t / steps[name] for t in _time_calls(contestants[name][0], n_calls)])
+        ref = times["gymnasium make_vec step"]
+        for name in names:
+            per_round = [statistics.median(r) * 1e6 for r in times[name]]
+            q1, _, q3 = statistics.quantiles(per_round, n=4) if len(per_round) > 1 else per_round * 3
+            print(f"| {num} | {name} | {micros(times[name]):.1f} | {q1:.1f}-{q3:.1f} | "
+                  f"{ratio(times[name], ref):.2f}x |")
+
+
 # --- --rss ----------------------------------------------------------------------------------
 
 
@@ -507,23 +614,47 @@ def rss(warmup: int, steps: int) -> None:
         print(f"| {name} | {before:.1f} | {after:.1f} | {growth:+.2f} | {verdict} |")
 
 
+def unroll_threefry_on_cpu() -> None:
+    """Lowers `threefry2x32` on CPU with JAX's own unrolled rule (its GPU/TPU lowering), process-wide.
+
+    Same bits, different loop structure: a diagnostic that reaches into JAX's private module.
+    """
+    from jax._src.random import threefry2x32 as threefry
+    from jax.interpreters import mlir
+
+    mlir.register_lowering(threefry.threefry2x32_p, threefry._threefry2x32_lowering_rule, platform="cpu")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--calls", type=int, default=200, help="calls per contestant per round")
     parser.add_argument("--sizes", type=int, nargs="+", default=[16, 4096], help="vector env sizes N")
     parser.add_argument("--profile", action="store_true", help="where a jitted step's time goes")
+    parser.add_argument("--profile-vector", action="store_true", help="where the vector bridge's step goes")
+    parser.add_argument("--sync-dispatch", action="store_true",
+                        help="jax_cpu_enable_async_dispatch=False: XLA:CPU calls run on the calling thread")
+    parser.add_argument("--unrolled-threefry", action="store_true",
+                        help="lower threefry on CPU unrolled (as on GPU), not as a while loop (a diagnostic)")
     parser.add_argument("--rss", action="store_true", help="resident-memory growth of the bridges")
     parser.add_argument("--rss-warmup", type=int, default=10**4)
     parser.add_argument("--rss-steps", type=int, default=10**5)
     args = parser.parse_args()
+    if args.sync_dispatch:  # Read when the CPU backend starts: before any JAX computation.
+        jax.config.update("jax_cpu_enable_async_dispatch", False)
+    if args.unrolled_threefry:
+        unroll_threefry_on_cpu()
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"jax {jax.__version__} on {jax.default_backend()}, gymnasium {gymnasium.__version__}, "
-          f"python {sys.version.split()[0]}; load average {load}\n")
+          f"python {sys.version.split()[0]}; load average {load}; async dispatch "
+          f"{jax.config.values['jax_cpu_enable_async_dispatch']}; threefry on CPU "
+          f"{'unrolled' if args.unrolled_threefry else 'rolled (JAX default)'}; NPROC={os.environ.get('NPROC')}\n")
     if args.rss:
         rss(args.rss_warmup, args.rss_steps)
     elif args.profile:
         profile(args.rounds, args.calls)
+    elif args.profile_vector:
+        profile_vector(args.sizes, args.rounds, args.calls)
     else:
         single_table(args.rounds, args.calls)
         vector_table(args.sizes, args.rounds, args.calls)
