@@ -25,14 +25,17 @@ one uncounted warm-up lowering of each (the libraries' inner `jax.jit`
 functions trace once per process); tracing+lowering and XLA compilation are
 timed apart. Throughput: each measurement runs the compiled program enough
 times to last `--min-time` seconds; the two programs alternate in `--rounds`
-rounds (ABAB, then BABA...), so machine noise hits both alike; each round gives
+rounds (AB, then BA, ...), so machine noise hits both alike; each round gives
 a ratio, and the table reports the median ratio and its spread (min-max) over
-rounds. Ratios are adapter / library (throughput) and adapter / library
-(compile seconds): 1.0 means the adapter adds nothing. Libraries that are not
+rounds. Every time is taken twice: wall-clock and the process's CPU time
+(`time.process_time`, all its threads); on a shared, loaded machine the CPU
+time is the steadier of the two, since waiting for a core does not count.
+Ratios are adapter / library throughput and adapter / library compile
+seconds: 1.0 means the adapter adds nothing. Libraries that are not
 installed are skipped, saying so.
 
     python benchmarks/hub.py [--libraries gymnax brax] [--sizes 64 1024] [--steps 100]
-                             [--rounds 9] [--compile-rounds 3] [--json out.jsonl]
+                             [--rounds 15] [--compile-rounds 3] [--json out.jsonl]
     python benchmarks/hub.py --profile --libraries brax --sizes 64   # compiled programs compared
 """
 
@@ -128,13 +131,14 @@ def _programs(env: jit_env.Environment[Any, Any, Any], native: tuple[Callable[..
     return adapted, library
 
 
-def _compile(fn: Program, key: jax.Array) -> tuple[Any, float, float]:
-    """`fn` jitted, lowered and compiled afresh; (compiled, lower seconds, compile seconds)."""
-    start = time.perf_counter()
+def _compile(fn: Program, key: jax.Array) -> tuple[Any, dict[str, float]]:
+    """`fn` jitted, lowered and compiled afresh, and the wall and process CPU seconds of each stage."""
+    wall, cpu = time.perf_counter(), time.process_time()
     lowered = jax.jit(fn).lower(key)
-    middle = time.perf_counter()
+    wall_lowered, cpu_lowered = time.perf_counter(), time.process_time()
     compiled = lowered.compile()
-    return compiled, middle - start, time.perf_counter() - middle
+    return compiled, {"lower": wall_lowered - wall, "compile": time.perf_counter() - wall_lowered,
+                      "lower_cpu": cpu_lowered - cpu, "compile_cpu": time.process_time() - cpu_lowered}
 
 
 def _time(compiled: Any, key: jax.Array, repeats: int) -> tuple[float, float]:
@@ -179,15 +183,21 @@ def _measure(env_id: str, env: Any, module: Any, num: int, args: argparse.Namesp
     for which in (0, 1):  # Warm-up, not counted: the libraries' inner `jax.jit` traces are cached.
         jax.jit(build(which)).lower(key)
     compiled: list[Any] = [None, None]
-    lowers: list[list[float]] = [[], []]
-    compiles: list[list[float]] = [[], []]
+    stages: list[list[dict[str, float]]] = [[], []]
     for round_index in range(args.compile_rounds):
         for which in ((0, 1) if round_index % 2 == 0 else (1, 0)):
-            compiled[which], lower_s, compile_s = _compile(build(which), key)
-            lowers[which].append(lower_s)
-            compiles[which].append(compile_s)
-    compile_ratios = [(lowers[0][i] + compiles[0][i]) / (lowers[1][i] + compiles[1][i])
-                      for i in range(args.compile_rounds)]
+            compiled[which], seconds = _compile(build(which), key)
+            stages[which].append(seconds)
+
+    def total(which: int, index: int, suffix: str) -> float:
+        return stages[which][index]["lower" + suffix] + stages[which][index]["compile" + suffix]
+
+    compile_ratios = [total(0, i, "") / total(1, i, "") for i in range(args.compile_rounds)]
+    compile_cpu_ratios = [total(0, i, "_cpu") / total(1, i, "_cpu") for i in range(args.compile_rounds)]
+
+    def median(which: int, stage: str) -> float:
+        return statistics.median(s[stage] for s in stages[which])
+
     if args.profile:
         _profile(env_id, num, *compiled)
     once = [_time(c, key, 1)[0] for c in compiled]  # Warm-up, and the calls per measurement.
@@ -207,15 +217,14 @@ def _measure(env_id: str, env: Any, module: Any, num: int, args: argparse.Namesp
         "adapter_sps": num * args.steps / statistics.median(seconds[0]),
         "library_sps": num * args.steps / statistics.median(seconds[1]),
         "ratios": ratios, "cpu_ratios": cpu_ratios,
-        "adapter_lower_s": lowers[0], "adapter_compile_s": compiles[0],
-        "library_lower_s": lowers[1], "library_compile_s": compiles[1],
-        "compile_ratios": compile_ratios,
+        "adapter_compile": stages[0], "library_compile": stages[1],
+        "compile_ratios": compile_ratios, "compile_cpu_ratios": compile_cpu_ratios,
     }
     print(f"{env_id:34} {num:>5} {record['adapter_sps']:>12,.0f} {record['library_sps']:>12,.0f} "
           f"{_spread(ratios):>17} {_spread(cpu_ratios):>17}   "
-          f"{statistics.median(lowers[0]):5.2f}+{statistics.median(compiles[0]):<6.2f}/ "
-          f"{statistics.median(lowers[1]):5.2f}+{statistics.median(compiles[1]):<6.2f} "
-          f"{_spread(compile_ratios):>17}", flush=True)
+          f"{median(0, 'lower_cpu'):5.2f}+{median(0, 'compile_cpu'):<6.2f}/ "
+          f"{median(1, 'lower_cpu'):5.2f}+{median(1, 'compile_cpu'):<6.2f} "
+          f"{_spread(compile_ratios):>17} {_spread(compile_cpu_ratios):>17}", flush=True)
     return record
 
 
@@ -225,7 +234,7 @@ def main() -> None:
                         help="catalogue prefixes (default: every library)")
     parser.add_argument("--sizes", nargs="+", type=int, default=[64, 1024])
     parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=9, help="interleaved throughput rounds")
+    parser.add_argument("--rounds", type=int, default=15, help="interleaved throughput rounds")
     parser.add_argument("--min-time", type=float, default=0.3,
                         help="seconds each throughput measurement lasts at least")
     parser.add_argument("--compile-rounds", type=int, default=3)
@@ -237,7 +246,8 @@ def main() -> None:
     print(f"jax {jax.__version__} on {jax.devices()[0].platform}; {args.steps} steps; "
           f"{args.rounds} interleaved rounds of >= {args.min_time} s; {args.compile_rounds} compiles")
     print(f"{'id':34} {'N':>5} {'adapter sps':>12} {'library sps':>12} {'ratio (min-max)':>17} "
-          f"{'cpu-time ratio':>17}   {'lower+compile s adapter / library':>33} {'ratio (min-max)':>17}")
+          f"{'cpu-time ratio':>17}   {'lower+compile cpu s adapter / library':>37} "
+          f"{'compile ratio':>17} {'cpu-time ratio':>17}")
     key = jax.random.key(0)
     for prefix in args.libraries:
         library = adapters.LIBRARIES[prefix]
