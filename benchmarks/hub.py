@@ -161,6 +161,22 @@ def _statistics(compiled: Any) -> dict[str, int]:
     return {"instructions": sum(ops.values()), **{op: ops[op] for op in keep}}
 
 
+_NOISE = (re.compile(r", metadata=\{[^}]*\}"), re.compile(r"(%[\w\-]+?)(?:\.\d+)+\b"), re.compile(r"/\*index=\d+\*/"),
+          re.compile(r"\.clone(?:\.\d+)?"), re.compile(r", (?:frontend_attributes|backend_config)=\{[^}]*\}"))
+
+
+def _lines(compiled: Any) -> collections.Counter[str]:
+    """A compiled program's instructions with names, metadata and numbering removed."""
+    lines = collections.Counter()
+    for line in compiled.as_text().splitlines():
+        if " = " not in line:
+            continue
+        for pattern in _NOISE:
+            line = pattern.sub(lambda m: m.group(1) if m.re.groups else "", line)
+        lines[line.strip()] += 1
+    return lines
+
+
 def _profile(env_id: str, num: int, adapted: Any, own: Any) -> None:
     for name, compiled in (("adapter", adapted), ("library", own)):
         stats = " ".join(f"{k}={v}" for k, v in _statistics(compiled).items())
@@ -169,6 +185,13 @@ def _profile(env_id: str, num: int, adapted: Any, own: Any) -> None:
         flops = cost.get("flops", float("nan")) if cost else float("nan")
         moved = cost.get("bytes accessed", float("nan")) if cost else float("nan")
         print(f"  {env_id} N={num} {name}: {stats} flops={flops:,.0f} bytes={moved:,.0f}", flush=True)
+    adapter_lines, library_lines = _lines(adapted), _lines(own)
+    only_adapter, only_library = adapter_lines - library_lines, library_lines - adapter_lines
+    print(f"  {env_id} N={num}: {sum(only_adapter.values())} instructions only in the adapter's program, "
+          f"{sum(only_library.values())} only in the library's (names and metadata ignored)", flush=True)
+    for label, extra in (("adapter", only_adapter), ("library", only_library)):
+        for line, count in extra.most_common(8):
+            print(f"    only {label} x{count}: {line[:200]}")
 
 
 def _spread(values: list[float]) -> str:
