@@ -110,9 +110,9 @@ def _programs(env: jit_env.Environment[Any, Any, Any], native: tuple[Callable[..
 
         return jax.lax.scan(body, state, jax.random.split(jax.random.fold_in(key, 1), steps))[0]
 
-    def split(chain: jax.Array) -> tuple[jax.Array, jax.Array]:
-        chain, key = jax.vmap(jax.random.split)(chain).swapaxes(0, 1)
-        return chain, key
+    def split(chain: jax.Array) -> tuple[jax.Array, jax.Array]:  # `key, sub = split(key)`, vmapped.
+        pairs = jax.vmap(jax.random.split)(chain)
+        return pairs[:, 0], pairs[:, 1]
 
     def library(key: jax.Array) -> Any:
         chain, reset_keys = split(jax.random.split(key, num))
