@@ -21,24 +21,22 @@ cast to it, so a `lax.scan` carries the state with or without x64.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import gymnax
 import jax
 import jax.numpy as jnp
-import numpy as np
 from gymnax.environments import spaces as gymnax_spaces
 
 from jit_env import _core, _struct, specs
+from jit_env.adapters import _common
 
 ERR_UNKNOWN_SPACE = (
     "Cannot convert the gymnax space {!r} to a jit_env spec: only Discrete, Box, Dict "
     "and Tuple spaces are supported."
 )
-ERR_NOT_GYMNAX = "`env` must be a gymnax Environment, got {!r}."
-ERR_NOT_FROM_GYMNAX = "`env` must be (a wrapper of) a FromGymnax, got {!r}."
+NOT_GYMNAX = "a gymnax Environment"
 
 BENCHMARK_ID = "CartPole-v1"
 """The gymnax id `benchmarks/hub.py` measures."""
@@ -66,40 +64,12 @@ def space_to_spec(space: Any) -> specs.Spec[Any]:
     if isinstance(space, gymnax_spaces.Discrete):
         return specs.DiscreteArray(int(space.n), space.dtype)
     if isinstance(space, gymnax_spaces.Box):
-        dtype = np.dtype(space.dtype)
-        shape = tuple(space.shape)
-        low = np.broadcast_to(np.asarray(space.low), shape)
-        high = np.broadcast_to(np.asarray(space.high), shape)
-        if dtype.kind == "f":
-            with np.errstate(over="ignore"):  # Bounds past float32's range become inf.
-                low, high = low.astype(dtype), high.astype(dtype)
-        return specs.BoundedArray(shape, dtype, low, high)
+        return _common.bounded_spec(space.shape, space.dtype, space.low, space.high)
     if isinstance(space, gymnax_spaces.Dict):
         return specs.Dict({k: space_to_spec(v) for k, v in space.spaces.items()})
     if isinstance(space, gymnax_spaces.Tuple):
         return specs.Tuple(*(space_to_spec(v) for v in space.spaces))
     raise NotImplementedError(ERR_UNKNOWN_SPACE.format(space))
-
-
-def _cast(value: Any, spec: specs.Spec[Any]) -> Any:
-    leaves = specs.unpack_spec(spec)
-    return jax.tree_util.tree_map(
-        lambda s, v: jnp.asarray(v).astype(s.dtype).reshape(s.shape), leaves, value,
-        is_leaf=lambda x: isinstance(x, specs.Spec))
-
-
-@contextlib.contextmanager
-def _gymnax_promotion() -> Iterator[None]:
-    """gymnax's code as gymnax expects to run: standard promotion, 32-bit types.
-
-    gymnax relies on JAX's standard promotion and is written for 32-bit JAX
-    (under ``JAX_ENABLE_X64=1`` some of its environments fail on their own,
-    e.g. MetaMaze's and GaussianBandit's `lax.select` of int32 and int64), so
-    both hold inside gymnax's code only.
-    """
-    with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"), \
-            jax.enable_x64(False):
-        yield
 
 
 def _state_dtypes(env: Any, params: Any, action_spec: specs.Spec[Any]) -> tuple[Any, bool]:
@@ -115,7 +85,7 @@ def _state_dtypes(env: Any, params: Any, action_spec: specs.Spec[Any]) -> tuple[
         return env.step_env(key, env_state, action, params)
 
     # All traced as gymnax runs (32-bit): abstract inputs made under x64 would be 64-bit.
-    with _gymnax_promotion():
+    with _common.library_promotion(x64=False):
         key = jax.eval_shape(jax.random.key, 0)
         action = jax.tree_util.tree_map(
             lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype), specs.unpack_spec(action_spec),
@@ -162,10 +132,10 @@ class FromGymnax(_core.Environment[GymnaxState, Any, Any]):
         """
         super().__init__()
         if not hasattr(env, "step_env") or not hasattr(env, "reset_env"):
-            raise TypeError(ERR_NOT_GYMNAX.format(env))
+            raise TypeError(_common.ERR_NOT_LIBRARY_ENV.format(expected=NOT_GYMNAX, env=env))
         self._env = env
         self._params = env.default_params if params is None else params
-        with _gymnax_promotion():  # Some gymnax spaces compute with standard promotion.
+        with _common.library_promotion(x64=False):  # Some gymnax spaces compute with standard promotion.
             self._observation_spec = space_to_spec(env.observation_space(self._params))
             self._action_spec = space_to_spec(env.action_space(self._params))
         self._state_dtypes, self._step_uses_key = _state_dtypes(env, self._params, self._action_spec)
@@ -184,10 +154,10 @@ class FromGymnax(_core.Environment[GymnaxState, Any, Any]):
         return self._params
 
     def reset(self, key: jax.Array, *, options: _core.EnvOptions = None) -> Any:
-        with _gymnax_promotion():
+        with _common.library_promotion(x64=False):
             observation, env_state = self._env.reset_env(key, self._params)
         state = GymnaxState(key=jax.random.split(key)[0], env_state=_cast_state(env_state, self._state_dtypes))
-        return state, _core.restart(_cast(observation, self._observation_spec))
+        return state, _core.restart(_common.to_spec(observation, self._observation_spec))
 
     def _truncated(self, env_state: Any) -> jax.Array:
         if hasattr(self._env, "is_truncated"):
@@ -196,7 +166,7 @@ class FromGymnax(_core.Environment[GymnaxState, Any, Any]):
 
     def _natural_end(self, env_state: Any) -> jax.Array:
         """Older gymnax's `is_terminal` with the time limit lifted: the natural end alone."""
-        unlimited = self._params.replace(max_steps_in_episode=np.iinfo(np.int32).max)
+        unlimited = self._params.replace(max_steps_in_episode=_common.NO_LIMIT)
         return jnp.asarray(self._env.is_terminal(env_state, unlimited))
 
     def step(self, state: GymnaxState, action: Any) -> Any:
@@ -204,7 +174,7 @@ class FromGymnax(_core.Environment[GymnaxState, Any, Any]):
             key, step_key = jax.random.split(state.key)
         else:  # A deterministic step: the chain is passed on, no random-number work per step.
             key = step_key = state.key
-        with _gymnax_promotion():
+        with _common.library_promotion(x64=False):
             observation, env_state, reward, done, _ = self._env.step_env(
                 step_key, state.env_state, action, self._params)
             truncated = self._truncated(env_state)
@@ -213,13 +183,12 @@ class FromGymnax(_core.Environment[GymnaxState, Any, Any]):
             else:  # Older gymnax: `done` includes the limit; a natural end at the limit still terminates.
                 terminated = jnp.logical_and(done, jnp.logical_or(
                     jnp.logical_not(truncated), self._natural_end(env_state)))
-        last = jnp.logical_or(terminated, truncated)
-        step_type = jnp.where(last, _core.StepType.LAST, _core.StepType.MID).astype(jnp.int8)
+        step_type, discount = _common.end_of_step(terminated, truncated)
         timestep = _core.TimeStep(
             step_type=step_type,
             reward=jnp.reshape(jnp.asarray(reward).astype(jnp.float32), ()),
-            discount=jnp.where(terminated, 0.0, 1.0).astype(jnp.float32),
-            observation=_cast(observation, self._observation_spec),
+            discount=discount,
+            observation=_common.to_spec(observation, self._observation_spec),
         )
         return GymnaxState(key=key, env_state=_cast_state(env_state, self._state_dtypes)), timestep
 
@@ -230,10 +199,10 @@ class FromGymnax(_core.Environment[GymnaxState, Any, Any]):
         return self._action_spec
 
     def reward_spec(self) -> specs.Spec[Any]:
-        return specs.Array((), jnp.float32, name="reward")
+        return _common.reward_spec()
 
     def discount_spec(self) -> specs.Spec[Any]:
-        return specs.BoundedArray((), jnp.float32, 0.0, 1.0, name="discount")
+        return _common.discount_spec()
 
 
 def make(name: str, *, params: Any = None, max_episode_steps: int | None = None,
@@ -251,7 +220,7 @@ def make(name: str, *, params: Any = None, max_episode_steps: int | None = None,
     Returns:
         The adapted environment.
     """
-    with _gymnax_promotion():  # Some gymnax constructors compute with standard promotion.
+    with _common.library_promotion(x64=False):  # Some gymnax constructors compute with standard promotion.
         gymnax_env, default_params = gymnax.make(name, **env_kwargs)
     if params is None:
         params = default_params
@@ -269,17 +238,15 @@ def native(env: _core.Environment[Any, Any, Any]) -> tuple[
         ``step_fn(gymnax state, action, key) -> gymnax state`` (no auto-reset,
         as in `FromGymnax`).
     """
-    adapted = env.unwrapped
-    if not isinstance(adapted, FromGymnax):
-        raise TypeError(ERR_NOT_FROM_GYMNAX.format(env))
+    adapted = _common.adapted(env, FromGymnax)
     gymnax_env, params = adapted.gymnax_env, adapted.params
 
     def reset_fn(key: jax.Array) -> Any:
-        with _gymnax_promotion():
+        with _common.library_promotion(x64=False):
             return gymnax_env.reset_env(key, params)[1]
 
     def step_fn(env_state: Any, action: Any, key: jax.Array) -> Any:
-        with _gymnax_promotion():
+        with _common.library_promotion(x64=False):
             return gymnax_env.step_env(key, env_state, action, params)[1]
 
     return reset_fn, step_fn

@@ -19,7 +19,7 @@ from gymnasium.utils import env_checker
 
 import jit_env
 from jit_env import compat
-from jit_env.adapters import _conform
+from jit_env.adapters import _common
 
 REPO = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir)
 
@@ -28,7 +28,7 @@ def library_call(fn: Any) -> Any:
     """`fn` run under JAX's standard promotion, as the library's own users run it
     (the suite's conftest turns on strict promotion)."""
     def call(*args: Any) -> Any:
-        with _conform.library_promotion():
+        with _common.library_promotion():
             return fn(*args)
 
     return call

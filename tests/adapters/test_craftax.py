@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 from craftax import craftax_env  # noqa: E402
 
 from jit_env import testing  # noqa: E402
-from jit_env.adapters import _catalogue, _craftax  # noqa: E402
+from jit_env.adapters import _catalogue, _common, _craftax  # noqa: E402
 
 pytestmark = pytest.mark.hub
 
@@ -42,9 +42,10 @@ def test_catalogue__lists_every_id_craftax_builds_without_auto_reset():
 def test_from_craftax__refuses_auto_reset_environments():
     env = craftax_env.make_craftax_env_from_name(CLASSIC, auto_reset=True)  # Classic: no jnp.
     with pytest.raises(TypeError, match=re.escape(
-            _craftax.ERR_AUTO_RESET.format(type(env).__name__))):
+            _common.ERR_AUTO_RESET.format(wrapper=type(env).__name__, fix=_craftax.FIX_AUTO_RESET))):
         _craftax.FromCraftax(env)
-    with pytest.raises(TypeError, match=re.escape(_craftax.ERR_NOT_CRAFTAX.format(None))):
+    with pytest.raises(TypeError, match=re.escape(_common.ERR_NOT_LIBRARY_ENV.format(
+            expected=_craftax.NOT_CRAFTAX, env=None))):
         _craftax.FromCraftax(None)
 
 

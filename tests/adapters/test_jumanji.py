@@ -18,7 +18,7 @@ from jumanji.environments.routing.sokoban import generator as sokoban_generator 
 
 import jit_env  # noqa: E402
 from jit_env import specs, testing  # noqa: E402
-from jit_env.adapters import _catalogue, _jumanji  # noqa: E402
+from jit_env.adapters import _catalogue, _common, _jumanji  # noqa: E402
 
 pytestmark = pytest.mark.hub
 
@@ -162,15 +162,17 @@ def test_dm_env_conformance():
 def test_from_jumanji__refuses_auto_reset_wrappers():
     wrapped = jumanji_wrappers.AutoResetWrapper(jumanji.make("Snake-v1"))
     with pytest.raises(TypeError, match=re.escape(
-            _jumanji.ERR_AUTO_RESET.format("AutoResetWrapper"))):
+            _common.ERR_AUTO_RESET.format(wrapper="AutoResetWrapper", fix=_jumanji.FIX_AUTO_RESET))):
         _jumanji.FromJumanji(wrapped)
-    with pytest.raises(TypeError, match=re.escape(_jumanji.ERR_NOT_JUMANJI.format(3))):
+    with pytest.raises(TypeError, match=re.escape(_common.ERR_NOT_LIBRARY_ENV.format(
+            expected=_jumanji.NOT_JUMANJI, env=3))):
         _jumanji.FromJumanji(3)
 
 
 def test_reset__refuses_options():
     env = _make("Snake-v1")
-    with pytest.raises(ValueError, match=re.escape(_jumanji.ERR_OPTIONS.format({"a": 1}))):
+    with pytest.raises(ValueError, match=re.escape(_common.ERR_OPTIONS.format(
+            library="Jumanji", options={"a": 1}, hint=_jumanji.OPTIONS_HINT))):
         env.reset(jax.random.key(0), options={"a": 1})
 
 

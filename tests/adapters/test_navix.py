@@ -20,7 +20,7 @@ from gymnasium.utils import env_checker  # noqa: E402
 from navix import observations as navix_observations  # noqa: E402
 
 from jit_env import compat, testing  # noqa: E402
-from jit_env.adapters import _catalogue, _navix  # noqa: E402
+from jit_env.adapters import _catalogue, _common, _navix  # noqa: E402
 
 pytestmark = pytest.mark.hub
 
@@ -129,7 +129,8 @@ def test_make__other_observation_functions():
 
 def test_reset__options_refused():
     env = _navix.make("Navix-Empty-5x5-v0")
-    with pytest.raises(ValueError, match=re.escape(_navix.ERR_OPTIONS.format({"max_steps": 3}))):
+    with pytest.raises(ValueError, match=re.escape(_common.ERR_OPTIONS.format(
+            library="navix", options={"max_steps": 3}, hint=_navix.OPTIONS_HINT))):
         env.reset(jax.random.key(0), options={"max_steps": 3})
 
 
@@ -137,7 +138,8 @@ def test_make__unknown_id_refused():
     with pytest.raises(ValueError, match=re.escape("Unknown navix id 'Navix-Empty-5x5-v1'. Did you mean "
                                                    "'Navix-Empty-5x5-v0'?")):
         _navix.make("Navix-Empty-5x5-v1")
-    with pytest.raises(TypeError, match=re.escape(_navix.ERR_NOT_NAVIX.format("Room"))):
+    with pytest.raises(TypeError, match=re.escape(_common.ERR_NOT_LIBRARY_ENV.format(
+            expected=_navix.NOT_NAVIX, env="Room"))):
         _navix.FromNavix("Room")
 
 

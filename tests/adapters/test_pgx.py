@@ -14,7 +14,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from jit_env import testing  # noqa: E402
-from jit_env.adapters import _catalogue, _pgx  # noqa: E402
+from jit_env.adapters import _catalogue, _common, _pgx  # noqa: E402
 
 pytestmark = pytest.mark.hub
 
@@ -122,13 +122,15 @@ def test_dm_env_conformance():
 
 
 def test_from_pgx__refuses_other_objects():
-    with pytest.raises(TypeError, match=re.escape(_pgx.ERR_NOT_PGX.format("2048"))):
+    with pytest.raises(TypeError, match=re.escape(_common.ERR_NOT_LIBRARY_ENV.format(
+            expected=_pgx.NOT_PGX, env="2048"))):
         _pgx.FromPgx("2048")
 
 
 def test_reset__refuses_options():
     env = _pgx.make("2048")
-    with pytest.raises(ValueError, match=re.escape(_pgx.ERR_OPTIONS.format({"a": 1}))):
+    with pytest.raises(ValueError, match=re.escape(_common.ERR_OPTIONS.format(
+            library="Pgx", options={"a": 1}, hint=_pgx.OPTIONS_HINT))):
         env.reset(jax.random.key(0), options={"a": 1})
 
 

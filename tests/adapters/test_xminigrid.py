@@ -23,7 +23,7 @@ from xminigrid.core import constants as xmg_constants  # noqa: E402
 from xminigrid.core import goals as xmg_goals  # noqa: E402
 
 from jit_env import compat, testing  # noqa: E402
-from jit_env.adapters import _catalogue, _xminigrid  # noqa: E402
+from jit_env.adapters import _catalogue, _common, _xminigrid  # noqa: E402
 
 pytestmark = pytest.mark.hub
 
@@ -140,9 +140,11 @@ def test_reset__options_of_other_shapes_or_structure_refused():
 def test_from_xminigrid__refuses_auto_resetting_wrappers():
     library, params = _library("MiniGrid-Empty-5x5")
     for wrapper in (xmg_wrappers.GymAutoResetWrapper, xmg_wrappers.DmEnvAutoResetWrapper):
-        with pytest.raises(ValueError, match=re.escape(_xminigrid.ERR_AUTO_RESET.format(wrapper=wrapper.__name__))):
+        with pytest.raises(ValueError, match=re.escape(_common.ERR_AUTO_RESET.format(
+                wrapper=wrapper.__name__, fix=_xminigrid.FIX_AUTO_RESET))):
             _xminigrid.FromXMiniGrid(wrapper(library), params)
-    with pytest.raises(TypeError, match=re.escape(_xminigrid.ERR_NOT_XMINIGRID.format("Empty"))):
+    with pytest.raises(TypeError, match=re.escape(_common.ERR_NOT_LIBRARY_ENV.format(
+            expected=_xminigrid.NOT_XMINIGRID, env="Empty"))):
         _xminigrid.FromXMiniGrid("Empty")
 
 
