@@ -45,6 +45,10 @@ ERR_AUTO_RESET = (
     "{wrapper} resets inside `step`, which would hide episode ends from jit_env: {fix}, and "
     "wrap the adapted environment in jit_env's auto-reset instead (e.g. `jit_env.wrappers.wrap`)."
 )
+ERR_NO_OWN_LIMIT = (
+    "{library}'s {name!r} has no episode limit of its own to set (got max_episode_steps="
+    "{received!r}): wrap it in `jit_env.wrappers.TimeLimit` instead (`jit_env.make` does)."
+)
 ERR_LIMIT_FIXED = (
     "{library}'s {name!r} ends every episode after {limit} steps by a rule of its own, which "
     "cannot be lifted: `max_episode_steps` must be at most {limit}, got {received}."
@@ -232,3 +236,13 @@ def own_limit(max_episode_steps: EpisodeSteps) -> tuple[int | None, bool]:
     if max_episode_steps is None:
         return None, False
     return _core.check_positive_int("max_episode_steps", max_episode_steps), True
+
+
+def check_own_limit(prefix: str, name: str, max_episode_steps: int | None, *, library: str) -> None:
+    """Raises ValueError if `name` has no episode limit of its own (its catalogue entry has none).
+
+    For an adapter's ``make`` given ``max_episode_steps`` (`jit_env.make` gives
+    it only for ids with a limit).
+    """
+    if name not in _catalogue.LIBRARIES[prefix].episode_limits:
+        raise ValueError(ERR_NO_OWN_LIMIT.format(library=library, name=name, received=max_episode_steps))

@@ -105,11 +105,15 @@ class FromCraftax(_core.Environment[CraftaxState, jax.Array, jax.Array]):
     ...     "Craftax-Classic-Symbolic-v1", auto_reset=False))  # doctest: +SKIP
     """
 
-    def __init__(self, env: Any, *, params: Any = None):
+    def __init__(self, env: Any, *, params: Any = None, own_time_limit: bool = True):
         """Args:
         env: A Craftax NoAutoReset environment.
         params: Its `EnvParams` for episodes reset without options (default:
             `env.default_params`).
+        own_time_limit: Whether the library's own episode limit (``params.max_timesteps``)
+            ends episodes (a truncation). False lifts it: the step there is
+            MID, and a time limit outside (jit_env's `TimeLimit`,
+            Gymnasium's) decides the episode's length.
 
         Raises:
             TypeError: If `env` is not a Craftax environment or resets itself.
@@ -130,9 +134,11 @@ class FromCraftax(_core.Environment[CraftaxState, jax.Array, jax.Array]):
                             ).make_craftax_pixel_renderer(craftax_constants.BLOCK_PIXEL_SIZE_IMG)
         self._observation_spec = space_to_spec(env.observation_space(self._params))
         self._action_spec = space_to_spec(env.action_space(self._params))
+        self._own_time_limit = bool(own_time_limit)
 
     def __repr__(self) -> str:
-        return f"FromCraftax({type(self._env).__name__})"
+        lifted = "" if self._own_time_limit else ", own_time_limit=False"
+        return f"FromCraftax({type(self._env).__name__}{lifted})"
 
     @property
     def craftax_env(self) -> Any:
@@ -171,7 +177,7 @@ class FromCraftax(_core.Environment[CraftaxState, jax.Array, jax.Array]):
             terminated = jnp.asarray(self._env.is_terminal(env_state, unlimited), jnp.bool_)
         info = dict(info)
         info.pop(_INFO_DROPPED, None)
-        step_type, discount = _common.end_of_step(terminated, done)
+        step_type, discount = _common.end_of_step(terminated, done if self._own_time_limit else False)
         timestep = _core.TimeStep(
             step_type=step_type,
             reward=jnp.reshape(jnp.asarray(reward, jnp.float32), ()),
@@ -202,24 +208,33 @@ class FromCraftax(_core.Environment[CraftaxState, jax.Array, jax.Array]):
         return _common.discount_spec()
 
 
-def make(name: str, *, params: Any = None, **kwargs: Any) -> FromCraftax:
+def make(name: str, *, params: Any = None,
+         max_episode_steps: _common.EpisodeSteps = _common.LIBRARY_DEFAULT,
+         **kwargs: Any) -> FromCraftax:
     """Builds Craftax's `name` (without auto-reset) as a jit_env environment.
 
     Args:
         name: ``"Craftax-Symbolic-v1"``, ``"Craftax-Pixels-v1"``,
             ``"Craftax-Classic-Symbolic-v1"`` or ``"Craftax-Classic-Pixels-v1"``.
         params: The `EnvParams` of episodes reset without options (default: Craftax's).
+        max_episode_steps: Craftax's own episode limit (`jit_env.make` passes
+            it whenever it is given, see `_common.own_limit`): an int is the
+            default params' ``max_timesteps`` (ignored when `params` is given),
+            None lifts it (``own_time_limit=False``).
         **kwargs: The environment class's constructor arguments
             (``static_env_params=``).
 
     Returns:
         A `FromCraftax` environment.
     """
+    limit, own_time_limit = _common.own_limit(max_episode_steps)
     with _common.library_promotion():  # The Pixels classes build renderers with jnp.
         env = craftax_env.make_craftax_env_from_name(name, auto_reset=False)
         if kwargs:
             env = type(env)(**kwargs)
-    return FromCraftax(env, params=params)
+    if params is None and limit is not None:
+        params = env.default_params.replace(max_timesteps=limit)
+    return FromCraftax(env, params=params, own_time_limit=own_time_limit)
 
 
 def native(env: FromCraftax) -> tuple[Callable[..., Any], Callable[..., Any]]:

@@ -122,10 +122,14 @@ class FromGymnax(_core.Environment[GymnaxState, Any, Any]):
     >>> env = FromGymnax(env, params)  # doctest: +SKIP
     """
 
-    def __init__(self, env: Any, params: Any = None):
+    def __init__(self, env: Any, params: Any = None, *, own_time_limit: bool = True):
         """Args:
         env: A `gymnax.environments.environment.Environment`.
         params: Its parameters (default: `env.default_params`).
+        own_time_limit: Whether gymnax's ``params.max_steps_in_episode``
+            ends episodes (a truncation). False lifts it: the step there is
+            MID, and a time limit outside (jit_env's `TimeLimit`,
+            Gymnasium's) decides the episode's length.
 
         Raises:
             TypeError: If `env` is not a gymnax environment.
@@ -139,9 +143,11 @@ class FromGymnax(_core.Environment[GymnaxState, Any, Any]):
             self._observation_spec = space_to_spec(env.observation_space(self._params))
             self._action_spec = space_to_spec(env.action_space(self._params))
         self._state_dtypes, self._step_uses_key = _state_dtypes(env, self._params, self._action_spec)
+        self._own_time_limit = bool(own_time_limit)
 
     def __repr__(self) -> str:
-        return f"FromGymnax({self._env.name})"
+        lifted = "" if self._own_time_limit else ", own_time_limit=False"
+        return f"FromGymnax({self._env.name}{lifted})"
 
     @property
     def gymnax_env(self) -> Any:
@@ -183,7 +189,7 @@ class FromGymnax(_core.Environment[GymnaxState, Any, Any]):
             else:  # Older gymnax: `done` includes the limit; a natural end at the limit still terminates.
                 terminated = jnp.logical_and(done, jnp.logical_or(
                     jnp.logical_not(truncated), self._natural_end(env_state)))
-        step_type, discount = _common.end_of_step(terminated, truncated)
+        step_type, discount = _common.end_of_step(terminated, truncated if self._own_time_limit else False)
         timestep = _core.TimeStep(
             step_type=step_type,
             reward=jnp.reshape(jnp.asarray(reward).astype(jnp.float32), ()),
@@ -205,28 +211,32 @@ class FromGymnax(_core.Environment[GymnaxState, Any, Any]):
         return _common.discount_spec()
 
 
-def make(name: str, *, params: Any = None, max_episode_steps: int | None = None,
+def make(name: str, *, params: Any = None,
+         max_episode_steps: _common.EpisodeSteps = _common.LIBRARY_DEFAULT,
          **env_kwargs: Any) -> FromGymnax:
     """``gymnax.make(name, **env_kwargs)`` as a `FromGymnax`.
 
     Args:
         name: A gymnax id, e.g. ``"CartPole-v1"``.
         params: The environment's params (default: gymnax's default params).
-        max_episode_steps: The episode length: sets the default params'
-            ``max_steps_in_episode`` (ignored when `params` is given; then
-            `params` decides). `jit_env.make` passes it when it gets one.
+        max_episode_steps: gymnax's own episode limit (`jit_env.make` passes
+            it whenever it is given, see `_common.own_limit`): not given,
+            the params' ``max_steps_in_episode``; an int sets the default
+            params' ``max_steps_in_episode`` (ignored when `params` is given;
+            then `params` decides); None lifts the limit (``own_time_limit=False``).
         **env_kwargs: Passed to ``gymnax.make`` (e.g. ``rows=6`` for Catch).
 
     Returns:
         The adapted environment.
     """
+    limit, own_time_limit = _common.own_limit(max_episode_steps)
     with _common.library_promotion(x64=False):  # Some gymnax constructors compute with standard promotion.
         gymnax_env, default_params = gymnax.make(name, **env_kwargs)
     if params is None:
         params = default_params
-        if max_episode_steps is not None and hasattr(params, "max_steps_in_episode"):
-            params = params.replace(max_steps_in_episode=max_episode_steps)
-    return FromGymnax(gymnax_env, params)
+        if limit is not None and hasattr(params, "max_steps_in_episode"):
+            params = params.replace(max_steps_in_episode=limit)
+    return FromGymnax(gymnax_env, params, own_time_limit=own_time_limit)
 
 
 def native(env: _core.Environment[Any, Any, Any]) -> tuple[

@@ -119,11 +119,15 @@ class FromNavix(_core.Environment[NavixState, jax.Array, Any]):
     >>> env = FromNavix(navix.make("Navix-Empty-5x5-v0"))  # doctest: +SKIP
     """
 
-    def __init__(self, env: Any):
+    def __init__(self, env: Any, *, own_time_limit: bool = True):
         """Adapts `env`.
 
         Args:
             env: A navix environment (``navix.make(id)``).
+            own_time_limit: Whether the library's own episode limit (``max_steps``)
+                ends episodes (a truncation). False lifts it: the step there is
+                MID, and a time limit outside (jit_env's `TimeLimit`,
+                Gymnasium's) decides the episode's length.
 
         Raises:
             TypeError: If `env` is not a navix environment.
@@ -137,10 +141,13 @@ class FromNavix(_core.Environment[NavixState, jax.Array, Any]):
         space = env.reward_space
         self._reward_spec = specs.BoundedArray((), jnp.float32, float(space.minimum), float(space.maximum),
                                                name="reward")
+        self._own_time_limit = bool(own_time_limit)
 
     def __repr__(self) -> str:
         env = self._env
-        return f"FromNavix({type(env).__name__}, height={env.height}, width={env.width}, max_steps={env.max_steps})"
+        lifted = "" if self._own_time_limit else ", own_time_limit=False"
+        return (f"FromNavix({type(env).__name__}, height={env.height}, width={env.width}, "
+                f"max_steps={env.max_steps}{lifted})")
 
     @property
     def navix_env(self) -> Any:
@@ -183,7 +190,8 @@ class FromNavix(_core.Environment[NavixState, jax.Array, Any]):
         with _common.library_promotion(x64=False):
             timestep = _common.like(self._env._step(state.timestep, action), state.timestep)
         step_type, discount = _common.end_of_step(
-            timestep.step_type == _TERMINATION, timestep.step_type == _TRUNCATION)
+            timestep.step_type == _TERMINATION,
+            jnp.logical_and(timestep.step_type == _TRUNCATION, self._own_time_limit))
         out = _core.TimeStep(
             step_type=step_type,
             reward=jnp.asarray(timestep.reward, jnp.float32),
@@ -218,15 +226,20 @@ class FromNavix(_core.Environment[NavixState, jax.Array, Any]):
         return _common.discount_spec()
 
 
-def make(name: str, **kwargs: Any) -> FromNavix:
+def make(name: str, *, max_episode_steps: _common.EpisodeSteps = _common.LIBRARY_DEFAULT,
+         **kwargs: Any) -> FromNavix:
     """Builds ``navix.make(name, **kwargs)`` as a `FromNavix`.
 
     Args:
         name: A navix id (``"Navix-Empty-5x5-v0"``, ...).
+        max_episode_steps: navix's own episode limit (`jit_env.make` passes it
+            whenever it is given, see `_common.own_limit`): an int is navix's
+            ``max_steps``, None lifts it (``own_time_limit=False``).
         **kwargs: navix's own `make` arguments: ``max_steps`` (navix's default
-            is 100) and the environment's fields, e.g. ``observation_fn``
-            (`navix.observations.symbolic` by default; `rgb`, `categorical`,
-            the first-person variants), ``reward_fn``, ``termination_fn``.
+            is 100; `max_episode_steps` replaces it) and the environment's
+            fields, e.g. ``observation_fn`` (`navix.observations.symbolic` by
+            default; `rgb`, `categorical`, the first-person variants),
+            ``reward_fn``, ``termination_fn``.
 
     Returns:
         The adapted environment.
@@ -235,7 +248,10 @@ def make(name: str, **kwargs: Any) -> FromNavix:
         ValueError: On an unknown id.
     """
     _common.check_id("navix", name, library="navix")
-    return FromNavix(navix.make(name, **kwargs))
+    limit, own_time_limit = _common.own_limit(max_episode_steps)
+    if limit is not None:
+        kwargs["max_steps"] = limit
+    return FromNavix(navix.make(name, **kwargs), own_time_limit=own_time_limit)
 
 
 def native(env: FromNavix) -> tuple[Callable[[jax.Array], Any], Callable[[Any, jax.Array, jax.Array], Any]]:

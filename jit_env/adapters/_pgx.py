@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import pgx
 
 from jit_env import _core, _struct, specs
-from jit_env.adapters import _common
+from jit_env.adapters import _catalogue, _common
 
 NOT_PGX = "a pgx.Env"
 OPTIONS_HINT = "e.g. sticky_action_prob= for the MinAtar games"
@@ -154,18 +154,32 @@ class FromPgx(_core.Environment[PgxState, jax.Array, jax.Array]):
         return _common.discount_spec()
 
 
-def make(name: str, **kwargs: Any) -> FromPgx:
+def make(name: str, *, max_episode_steps: _common.EpisodeSteps = _common.LIBRARY_DEFAULT,
+         **kwargs: Any) -> FromPgx:
     """Builds Pgx's game `name` as a jit_env environment.
 
     Args:
         name: A Pgx id (`pgx.available_envs()`), e.g. ``"2048"`` or ``"minatar-breakout"``.
+        max_episode_steps: Checked against the game's own limit (`jit_env.make`
+            passes it whenever it is given): chess, shogi, Gardner chess,
+            animal shogi and Go end every game after a number of steps by a
+            rule (a draw: a termination), which Pgx fixes. A shorter episode
+            is jit_env's `TimeLimit`'s (`jit_env.make` adds it); a longer one
+            is refused; None keeps the rule (it is the game's, not a time limit).
         **kwargs: Constructor arguments of the game's class, over those `pgx.make`
             passes (e.g. ``sticky_action_prob=0.0`` for the MinAtar games, ``komi=``
             for Go).
 
     Returns:
         A `FromPgx` environment.
+
+    Raises:
+        ValueError: If `max_episode_steps` is larger than the game's own limit.
     """
+    limit, _ = _common.own_limit(max_episode_steps)
+    rule = _catalogue.LIBRARIES["pgx"].episode_limits.get(name)
+    if limit is not None and rule is not None and limit > rule:
+        raise ValueError(_common.ERR_LIMIT_FIXED.format(library="Pgx", name=name, limit=rule, received=limit))
     env = pgx.make(name)
     if kwargs:
         env = type(env)(**{**_MAKE_ARGUMENTS.get(name, {}), **kwargs})

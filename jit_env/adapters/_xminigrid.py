@@ -35,6 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 import xminigrid
 from xminigrid import environment as xmg_environment
+from xminigrid import types as xmg_types
 from xminigrid import wrappers as xmg_wrappers
 from xminigrid.core import constants as xmg_constants
 from xminigrid.rendering import rgb_render as xmg_rgb_render
@@ -125,13 +126,17 @@ class FromXMiniGrid(_core.Environment[XMiniGridState, jax.Array, Any]):
     >>> env = FromXMiniGrid(*xminigrid.make("MiniGrid-Empty-5x5"))  # doctest: +SKIP
     """
 
-    def __init__(self, env: Any, params: Any = None):
+    def __init__(self, env: Any, params: Any = None, *, own_time_limit: bool = True):
         """Adapts `env`.
 
         Args:
             env: An xminigrid environment (``xminigrid.make(id)[0]``), raw or
                 wrapped in wrappers that do not auto-reset.
             params: Its parameters (default: ``env.default_params()``).
+            own_time_limit: Whether the library's own episode limit (``params.max_steps``)
+                ends episodes (a truncation). False lifts it: the step there is
+                MID, and a time limit outside (jit_env's `TimeLimit`,
+                Gymnasium's) decides the episode's length.
 
         Raises:
             TypeError: If `env` is not an xminigrid environment.
@@ -153,10 +158,12 @@ class FromXMiniGrid(_core.Environment[XMiniGridState, jax.Array, Any]):
         self._leaves = jax.tree_util.tree_flatten_with_path(self._params)
         grid = layout.state.grid
         self._render_shape = jax.ShapeDtypeStruct((grid.shape[0] * _TILE, grid.shape[1] * _TILE, 3), np.uint8)
+        self._own_time_limit = bool(own_time_limit)
 
     def __repr__(self) -> str:
         name, params = type(self._env).__name__, self._params
-        return f"FromXMiniGrid({name}, view_size={params.view_size}, max_steps={params.max_steps})"
+        lifted = "" if self._own_time_limit else ", own_time_limit=False"
+        return f"FromXMiniGrid({name}, view_size={params.view_size}, max_steps={params.max_steps}{lifted})"
 
     @property
     def xminigrid_env(self) -> Any:
@@ -223,10 +230,15 @@ class FromXMiniGrid(_core.Environment[XMiniGridState, jax.Array, Any]):
         """
         with _common.library_promotion():
             timestep = _common.like(self._env.step(self._params, state.timestep, action), state.timestep)
+        # xminigrid: LAST with discount 0 on the goal, with discount 1 at max_steps.
+        last = timestep.step_type == xmg_types.StepType.LAST
+        terminated = jnp.logical_and(last, timestep.discount == 0)
+        truncated = jnp.logical_and(last, timestep.discount > 0)
+        step_type, discount = _common.end_of_step(terminated, jnp.logical_and(truncated, self._own_time_limit))
         out = _core.TimeStep(
-            step_type=jnp.asarray(timestep.step_type, jnp.int8),
+            step_type=step_type,
             reward=jnp.asarray(timestep.reward, jnp.float32),
-            discount=jnp.asarray(timestep.discount, jnp.float32),
+            discount=discount,
             observation=self._observation(timestep),
         )
         return dataclasses.replace(state, timestep=timestep), out
@@ -267,11 +279,17 @@ class FromXMiniGrid(_core.Environment[XMiniGridState, jax.Array, Any]):
         return _common.discount_spec()
 
 
-def make(name: str, **kwargs: Any) -> FromXMiniGrid:
+def make(name: str, *, max_episode_steps: _common.EpisodeSteps = _common.LIBRARY_DEFAULT,
+         **kwargs: Any) -> FromXMiniGrid:
     """Builds ``xminigrid.make(name, **kwargs)`` as a `FromXMiniGrid`.
 
     Args:
         name: An xminigrid id (``"MiniGrid-Empty-5x5"``, ``"XLand-MiniGrid-R1-9x9"``, ...).
+        max_episode_steps: xminigrid's own episode limit (`jit_env.make` passes
+            it whenever it is given, see `_common.own_limit`): an int is the
+            params' ``max_steps``, None lifts it (``own_time_limit=False``;
+            the reward, ``1 - 0.9 * steps / max_steps``, keeps the id's
+            ``max_steps``).
         **kwargs: Fields of the id's xminigrid params to override, as
             `xminigrid.make` takes them: ``max_steps``, ``view_size``,
             ``height``/``width`` (where the layout allows), ``render_mode``,
@@ -293,7 +311,10 @@ def make(name: str, **kwargs: Any) -> FromXMiniGrid:
         if field not in fields:
             raise ValueError(ERR_UNKNOWN_KWARG.format(
                 params=type(params).__name__, name=field, id=name, fields=", ".join(fields)))
-    return FromXMiniGrid(env, params.replace(**kwargs) if kwargs else params)
+    limit, own_time_limit = _common.own_limit(max_episode_steps)
+    if limit is not None:
+        kwargs["max_steps"] = limit
+    return FromXMiniGrid(env, params.replace(**kwargs) if kwargs else params, own_time_limit=own_time_limit)
 
 
 def native(env: FromXMiniGrid) -> tuple[Callable[[jax.Array], Any], Callable[[Any, jax.Array, jax.Array], Any]]:

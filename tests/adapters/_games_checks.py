@@ -147,3 +147,28 @@ def assert_trees_equal(ours: Any, theirs: Any) -> None:
         if jnp.issubdtype(a.dtype, jax.dtypes.prng_key):
             a, b = jax.random.key_data(a), jax.random.key_data(b)
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def gymnasium_episode(env: Any, action: Any, limit: int) -> tuple[int, bool, bool]:
+    """(steps, terminated, truncated) of one Gymnasium episode with a constant action, at most `limit` steps."""
+    env.reset(seed=0)
+    for t in range(1, limit + 1):
+        _, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            return t, bool(terminated), bool(truncated)
+    return limit, False, False
+
+
+def episode(env: Any, action: Any, limit: int) -> tuple[int, float | None]:
+    """(steps, discount of the LAST step) of one jit_env episode with a constant action, in one scan."""
+    def body(state: Any, _: Any) -> Any:
+        state, timestep = env.step(state, action)
+        return state, (timestep.last(), timestep.discount)
+
+    state, _ = env.reset(jax.random.key(0))
+    _, (last, discount) = jax.jit(lambda s: jax.lax.scan(body, s, None, length=limit))(state)
+    last = np.asarray(last)
+    if not last.any():
+        return limit, None
+    end = int(np.argmax(last))
+    return end + 1, float(discount[end])
