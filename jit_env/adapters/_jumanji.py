@@ -99,13 +99,9 @@ class FromJumanji(_core.Environment[Any, Any, Any]):
     >>> env = FromJumanji(jumanji.make("Snake-v1"))  # doctest: +SKIP
     """
 
-    def __init__(self, env: Any, *, own_time_limit: bool = True):
+    def __init__(self, env: Any):
         """Args:
         env: A raw `jumanji.Environment` (not an auto-resetting or vmapped wrapper).
-        own_time_limit: Whether the library's own episode limit (``time_limit``: LAST with discount 1)
-            ends episodes (a truncation). False lifts it: the step there is
-            MID, and a time limit outside (jit_env's `TimeLimit`,
-            Gymnasium's) decides the episode's length.
 
         Raises:
             TypeError: If `env` is not a Jumanji environment, or resets or batches itself.
@@ -125,11 +121,9 @@ class FromJumanji(_core.Environment[Any, Any, Any]):
         self._reward_shape = tuple(timestep.reward.shape)
         self._discount_shape = tuple(timestep.discount.shape)
         self._extras_layout = timestep.extras
-        self._own_time_limit = bool(own_time_limit)
 
     def __repr__(self) -> str:
-        lifted = "" if self._own_time_limit else ", own_time_limit=False"
-        return f"FromJumanji({type(self._env).__name__}{lifted})"
+        return f"FromJumanji({type(self._env).__name__})"
 
     @property
     def jumanji_env(self) -> Any:
@@ -155,12 +149,8 @@ class FromJumanji(_core.Environment[Any, Any, Any]):
     def step(self, state: Any, action: Any) -> Any:
         with _common.library_promotion():
             next_state, timestep = self._env.step(state, action)
-        step_type = jnp.asarray(timestep.step_type, jnp.int8)
-        if not self._own_time_limit:  # Jumanji's time limit ends with discount 1 (`truncation`): lifted.
-            truncated = jnp.logical_and(step_type == _core.StepType.LAST, jnp.all(timestep.discount > 0))
-            step_type = jnp.where(truncated, jnp.int8(_core.StepType.MID), step_type)
         return _common.like(next_state, state), _core.TimeStep(
-            step_type=step_type,
+            step_type=jnp.asarray(timestep.step_type, jnp.int8),
             reward=jnp.reshape(jnp.asarray(timestep.reward, jnp.float32), self._reward_shape),
             discount=jnp.reshape(
                 jnp.asarray(timestep.discount, jnp.float32), self._discount_shape),
@@ -205,8 +195,13 @@ def make(name: str, *, max_episode_steps: _common.EpisodeSteps = _common.LIBRARY
         name: A Jumanji id, e.g. ``"Snake-v1"`` (`jumanji.registered_environments()`).
         max_episode_steps: Jumanji's own episode limit (`jit_env.make` passes
             it whenever it is given, see `_common.own_limit`): an int is the
-            environment's ``time_limit``, None lifts it
-            (``own_time_limit=False``). Only for the ids with a time limit
+            environment's ``time_limit``; None lifts it: ``time_limit`` becomes
+            `_common.NO_LIMIT` (some Jumanji environments end at their time
+            limit with a termination, RubiksCube's for one, so the adapter
+            cannot tell it from a natural end and lifts it in the
+            environment; a ``step_count`` bound in the observation spec and
+            SearchAndRescue's time-scaled reward, where enabled, follow it).
+            Only for the ids with a time limit
             (`jit_env.adapters.LIBRARIES["jumanji"].episode_limits`).
         **kwargs: The Jumanji environment's constructor arguments (e.g. ``generator=``,
             ``time_limit=``, ``viewer=``).
@@ -220,9 +215,11 @@ def make(name: str, *, max_episode_steps: _common.EpisodeSteps = _common.LIBRARY
     limit, own_time_limit = _common.own_limit(max_episode_steps)
     if max_episode_steps is not _common.LIBRARY_DEFAULT:
         _common.check_own_limit("jumanji", name, max_episode_steps, library="Jumanji")
-    if limit is not None:
-        kwargs["time_limit"] = limit
-    return FromJumanji(jumanji.make(name, **kwargs), own_time_limit=own_time_limit)
+    if limit is not None or not own_time_limit:
+        kwargs["time_limit"] = _common.NO_LIMIT if limit is None else limit
+    with _common.library_promotion():  # Some constructors compute with standard promotion.
+        env = jumanji.make(name, **kwargs)
+    return FromJumanji(env)
 
 
 def native(env: FromJumanji) -> tuple[Callable[..., Any], Callable[..., Any]]:
