@@ -55,7 +55,8 @@ ERR_LIMIT_FIXED = (
 )
 
 NO_LIMIT = int(np.iinfo(np.int32).max)
-"""A time limit no episode reaches: a library's limit set to it asks for a natural end alone."""
+"""A time limit no episode reaches (int32's maximum, so a library's int32 step counter holds
+it): a library's limit set to it asks for a natural end alone, or lifts the limit."""
 
 AdapterT = TypeVar("AdapterT", bound=_core.Environment[Any, Any, Any])
 
@@ -215,11 +216,14 @@ def own_limit(max_episode_steps: EpisodeSteps) -> tuple[int | None, bool]:
     * not given (`LIBRARY_DEFAULT`): the library's default limit truncates;
     * an int ``M``: the library is built with limit ``M`` (lifting or lowering
       its default; `jit_env.make` adds `TimeLimit` with ``M`` too);
-    * None: the library's limit is lifted: the adapter no longer ends episodes
-      at it (its step types say MID there), so a time limit outside (jit_env's
+    * None: the library's limit is lifted, so a time limit outside (jit_env's
       `TimeLimit`, Gymnasium's, as Gymnasium's registration builds the single
-      environment) decides alone. The library keeps its default limit
-      otherwise (e.g. in xminigrid's reward, ``1 - 0.9 * steps / max_steps``).
+      environment) decides alone. Where the adapter can tell the library's
+      time-limit truncation from a natural end it stops ending episodes there
+      (its step type says MID; ``own_time_limit=False``) and the library keeps
+      its default limit otherwise (e.g. in xminigrid's reward, ``1 - 0.9 *
+      steps / max_steps``); where it cannot (Jumanji, whose time limit is a
+      termination in most environments) the library is built with `NO_LIMIT`.
 
     Args:
         max_episode_steps: `LIBRARY_DEFAULT`, a positive int or None.

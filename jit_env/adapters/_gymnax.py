@@ -5,6 +5,9 @@ bridge calls `step_env` and leaves resets to jit_env's wrappers. An episode
 that reaches `params.max_steps_in_episode` is a truncation (discount 1), a
 natural end a termination (discount 0), also when it comes on the very step
 that reaches the limit (docs/semantics.md's rule, as `TimeLimit` does).
+``own_time_limit=False`` (``make(..., max_episode_steps=None)``, what
+Gymnasium's registration builds) lifts gymnax's limit: a time limit outside
+ends episodes.
 
 gymnax >= 1.0 keeps the time limit out of `step_env`'s `done` and says so
 with `is_truncated`. Older gymnax folded the limit into `done` and
