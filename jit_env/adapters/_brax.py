@@ -20,6 +20,11 @@
 - ``timestep.extras`` is ``{"metrics": state.metrics, "info": state.info}``.
 - The state's leaves get the dtypes brax's `step` gives them, also under
   ``JAX_ENABLE_X64=1``, so reset and step agree and a `lax.scan` carries them.
+- `step` hands the library a copy of the state's containers: brax's
+  ``state.metrics.update(...)`` and Playground's reward functions write into
+  the input state's ``metrics`` dict in place, so an eager `step` changed the
+  state the caller still held (check_env's 'jit' check caught it on
+  Playground's CartpoleBalance).
 - `render` is not supported: brax renders with MuJoCo's OpenGL renderer, which
   needs a display or an EGL/OSMesa context.
 """
@@ -135,8 +140,8 @@ class FromBrax(_core.Environment[BraxState, jax.Array, Any]):
         return BraxState(key=key, env_state=env_state), timestep
 
     def step(self, state: BraxState, action: jax.Array) -> Any:
-        with _common.library_promotion():
-            env_state = self._env.step(state.env_state, jnp.asarray(action, jnp.float32))
+        with _common.library_promotion():  # Fresh dicts: the library writes metrics into its input's.
+            env_state = self._env.step(_common.fresh_containers(state.env_state), jnp.asarray(action, jnp.float32))
         env_state = self._cast(env_state)
         done = env_state.done > 0
         if self._has_truncation:

@@ -116,6 +116,17 @@ def to_spec(value: Any, spec: specs.Spec[Any]) -> Any:
         leaves, value, is_leaf=lambda x: isinstance(x, specs.Spec))
 
 
+def fresh_containers(tree: Any) -> Any:
+    """`tree` rebuilt with new containers (dicts, dataclasses) around the same leaves.
+
+    For libraries whose `step` writes into its input's dicts in place (brax's
+    ``state.metrics.update(...)``, Playground's reward functions setting
+    ``metrics[...]``): called eagerly, they would change the state the caller
+    still holds. Under `jax.jit` it costs nothing (tracing only).
+    """
+    return jax.tree_util.tree_map(lambda x: x, tree)
+
+
 def raw_key(key: jax.Array) -> jax.Array:
     """`key` as a raw ``uint32[2]`` key (typed keys are unwrapped), for libraries that take those."""
     if is_key(key):
