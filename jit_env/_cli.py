@@ -536,7 +536,7 @@ def _list(args: argparse.Namespace) -> int:
                  else f'not installed: pip install "jit_env[{library.extra}]"')
         print(f"\n{prefix} environments ({len(library.ids)}, {where}):")
         for name in library.ids:
-            print(f"{prefix}/{name}")
+            print(f"{prefix}/{name}  (time limit: {library.episode_limits.get(name, 'none, the library sets none')})")
     return 0
 
 

@@ -185,9 +185,11 @@ def make(id: str, **kwargs: Any) -> _core.Environment[Any, Any, Any]:
             drops the time limit. For hub ids the other keyword arguments go to
             the adapter module's ``make`` (docs/hub.md lists them per library).
             For gymnax ids, ``params=`` replaces the environment's default
-            params, the others go to ``gymnax.make``; gymnax's own
-            ``max_steps_in_episode`` truncates, and ``max_episode_steps=N``
-            sets it to N (with default params) besides adding `TimeLimit`.
+            params, the others go to ``gymnax.make``. Where the library ends
+            episodes by itself (gymnax's ``max_steps_in_episode``, Jumanji's
+            ``time_limit``, ...: `jit_env.adapters.Library.limit_in_env`),
+            ``max_episode_steps=N`` sets the library's own limit to N besides
+            adding `TimeLimit`, and ``max_episode_steps=None`` lifts it.
 
     Returns:
         The environment, inside `TimeLimit` when it has a `max_episode_steps`.
@@ -203,9 +205,10 @@ def make(id: str, **kwargs: Any) -> _core.Environment[Any, Any, Any]:
     """
     registration = spec(id)
     arguments = {**registration.kwargs, **kwargs}
+    given = "max_episode_steps" in arguments
     max_episode_steps = arguments.pop("max_episode_steps", None)
-    if max_episode_steps is not None and registration.library_limit is not None:
-        arguments["max_episode_steps"] = max_episode_steps  # The library's own limit follows it.
+    if given and registration.library_limit is not None:  # The library's own limit follows it; None lifts it.
+        arguments["max_episode_steps"] = max_episode_steps
     env = _load(registration.entry_point)(**arguments)
     if not isinstance(env, _core.Environment):
         raise ValueError(ERR_NOT_AN_ENV.format(id, env))

@@ -20,14 +20,18 @@
 - ``timestep.extras`` is ``{"metrics": state.metrics, "info": state.info}``.
 - The state's leaves get the dtypes brax's `step` gives them, also under
   ``JAX_ENABLE_X64=1``, so reset and step agree and a `lax.scan` carries them.
+- `step` hands the library a copy of the state's containers: brax's
+  ``state.metrics.update(...)`` and Playground's reward functions write into
+  the input state's ``metrics`` dict in place, so an eager `step` changed the
+  state the caller still held (check_env's 'jit' check caught it on
+  Playground's CartpoleBalance).
 - `render` is not supported: brax renders with MuJoCo's OpenGL renderer, which
   needs a display or an EGL/OSMesa context.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import brax.envs
@@ -36,19 +40,16 @@ import jax.numpy as jnp
 import numpy as np
 
 from jit_env import _core, _struct, specs
+from jit_env.adapters import _common
 
 BENCHMARK_ID = "fast"
 """The brax id `benchmarks/hub.py` measures (brax's own benchmark environment)."""
 
-ERR_NOT_BRAX = (
-    "`env` must be a brax-style environment with `reset(rng)`, `step(state, action)` and "
-    "`action_size`, got {!r}."
-)
+NOT_BRAX = "a brax-style environment with `reset(rng)`, `step(state, action)` and `action_size`"
 ERR_STRUCTURE = (
     "{name}'s `step` returns a state of another structure than its `reset`, so no "
     "`lax.scan` can carry it:\nreset: {reset}\nstep:  {step}"
 )
-ERR_NOT_FROM_BRAX = "`env` must be (a wrapper of) a FromBrax, got {!r}."
 
 
 @_struct.dataclass
@@ -62,20 +63,6 @@ class BraxState:
 
     key: jax.Array
     env_state: Any
-
-
-@contextlib.contextmanager
-def _library_promotion() -> Iterator[None]:
-    """brax and Playground rely on JAX's standard promotion; allow it inside their code only."""
-    with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"):
-        yield
-
-
-def raw_key(key: jax.Array) -> jax.Array:
-    """`key` as brax expects it: a raw ``uint32[2]`` key (typed keys are unwrapped)."""
-    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
-        return jax.random.key_data(key)
-    return key
 
 
 def _leaf_spec(leaf: jax.ShapeDtypeStruct) -> specs.Array:
@@ -109,14 +96,14 @@ class FromBrax(_core.Environment[BraxState, jax.Array, Any]):
         """
         super().__init__()
         if not all(hasattr(env, a) for a in ("reset", "step", "action_size")):
-            raise TypeError(ERR_NOT_BRAX.format(env))
+            raise TypeError(_common.ERR_NOT_LIBRARY_ENV.format(expected=NOT_BRAX, env=env))
         self._env = env
         self._name = type(env).__name__ if name is None else name
         self._action_spec = specs.BoundedArray(
             (int(env.action_size),), np.float32, -1.0, 1.0, name="action")
         key = jax.eval_shape(lambda: jax.random.key_data(jax.random.key(0)))
         action = jax.ShapeDtypeStruct((int(env.action_size),), np.float32)
-        with _library_promotion():
+        with _common.library_promotion():
             reset = jax.eval_shape(env.reset, key)
             stepped = jax.eval_shape(env.step, reset, action)
         reset_structure = jax.tree_util.tree_structure(reset)
@@ -146,27 +133,27 @@ class FromBrax(_core.Environment[BraxState, jax.Array, Any]):
 
     def reset(self, key: jax.Array, *, options: _core.EnvOptions = None) -> Any:
         key, reset_key = jax.random.split(key)
-        with _library_promotion():
-            env_state = self._env.reset(raw_key(reset_key))
+        with _common.library_promotion():
+            env_state = self._env.reset(_common.raw_key(reset_key))
         env_state = self._cast(env_state)
         timestep = _core.restart(env_state.obs, extras=self._extras(env_state))
         return BraxState(key=key, env_state=env_state), timestep
 
     def step(self, state: BraxState, action: jax.Array) -> Any:
-        with _library_promotion():
-            env_state = self._env.step(state.env_state, jnp.asarray(action, jnp.float32))
+        with _common.library_promotion():  # Fresh dicts: the library writes metrics into its input's.
+            env_state = self._env.step(_common.fresh_containers(state.env_state), jnp.asarray(action, jnp.float32))
         env_state = self._cast(env_state)
         done = env_state.done > 0
         if self._has_truncation:
             truncated = env_state.info["truncation"] > 0
             terminated = jnp.logical_and(done, jnp.logical_not(truncated))
-            last = jnp.logical_or(done, truncated)
         else:
-            terminated = last = done
+            terminated, truncated = done, False
+        step_type, discount = _common.end_of_step(terminated, truncated)
         timestep = _core.TimeStep(
-            step_type=jnp.where(last, _core.StepType.LAST, _core.StepType.MID).astype(jnp.int8),
+            step_type=step_type,
             reward=jnp.reshape(env_state.reward, ()).astype(jnp.float32),
-            discount=jnp.where(terminated, 0.0, 1.0).astype(jnp.float32),
+            discount=discount,
             observation=env_state.obs,
             extras=self._extras(env_state),
         )
@@ -179,10 +166,10 @@ class FromBrax(_core.Environment[BraxState, jax.Array, Any]):
         return self._action_spec
 
     def reward_spec(self) -> specs.Spec[Any]:
-        return specs.Array((), jnp.float32, name="reward")
+        return _common.reward_spec()
 
     def discount_spec(self) -> specs.Spec[Any]:
-        return specs.BoundedArray((), jnp.float32, 0.0, 1.0, name="discount")
+        return _common.discount_spec()
 
 
 def make(name: str, **kwargs: Any) -> FromBrax:
@@ -204,18 +191,15 @@ def native(env: _core.Environment[Any, Any, Any]) -> tuple[
         ``step_fn(State, action, key) -> State`` (the key is unused: brax's
         step is deterministic).
     """
-    adapted = env.unwrapped
-    if not isinstance(adapted, FromBrax):
-        raise TypeError(ERR_NOT_FROM_BRAX.format(env))
-    inner = adapted.brax_env
+    inner = _common.adapted(env, FromBrax).brax_env
 
     def reset_fn(key: jax.Array) -> Any:
-        with _library_promotion():
-            return inner.reset(raw_key(key))
+        with _common.library_promotion():
+            return inner.reset(_common.raw_key(key))
 
     def step_fn(env_state: Any, action: Any, key: jax.Array) -> Any:
         del key
-        with _library_promotion():
+        with _common.library_promotion():
             return inner.step(env_state, action)
 
     return reset_fn, step_fn

@@ -23,13 +23,18 @@ class Library:
         extra: The setup.cfg extra that installs them (``pip install "jit_env[<extra>]"``).
         ids: Every id the library registers, in its own order (a test checks this
             list against the installed library).
-        episode_limits: Each id's default episode length (ids absent: none).
-            `jit_env.make` wraps the environment in `TimeLimit` with it, and
-            Gymnasium's registration declares it as ``spec.max_episode_steps``.
-        limit_in_env: True when the library's environment truncates at that
-            length itself (gymnax's ``params.max_steps_in_episode``): then
-            `jit_env.make` adds a `TimeLimit` only when given
-            ``max_episode_steps``, and the adapter's ``make`` receives it.
+        episode_limits: Each id's default episode length (ids absent: none,
+            the library sets no limit). `jit_env.make` wraps the environment in
+            `TimeLimit` with it, `jit_env.registered_envs`'s spec and ``jit-env
+            list`` show it, and Gymnasium's registration declares it as
+            ``spec.max_episode_steps``.
+        limit_in_env: True when the library's environment ends episodes at that
+            length itself (gymnax's ``params.max_steps_in_episode``, Jumanji's
+            ``time_limit``, ...): then `jit_env.make` adds a `TimeLimit` only
+            when given ``max_episode_steps``, and passes it, whenever it is
+            given (None included), to the adapter's ``make``, which builds the
+            library with that limit or, for None, lifts it
+            (`jit_env.adapters._common.own_limit`).
     """
 
     prefix: str
@@ -147,6 +152,16 @@ LIBRARIES["jumanji"] = Library(
         "TSP-v1", "Sokoban-v0", "PacMan-v1", "SlidingTilePuzzle-v0", "LevelBasedForaging-v0",
         "SearchAndRescue-v0",
     ),
+    # Each environment's `time_limit` as `jumanji.make(id)` builds it (a test checks them).
+    # The others have no time limit: their episodes end by their own rules (a tour, a
+    # packing, a board filled or lost).
+    episode_limits={
+        "RubiksCube-v0": 200, "RubiksCube-partly-scrambled-v0": 20, "Tetris-v0": 400,
+        "Cleaner-v0": 100, "Connector-v3": 50, "MMST-v0": 70, "Maze-v0": 100,
+        "RobotWarehouse-v0": 500, "Snake-v1": 4000, "Sokoban-v0": 120, "PacMan-v1": 1000,
+        "SlidingTilePuzzle-v0": 500, "LevelBasedForaging-v0": 100, "SearchAndRescue-v0": 400,
+    },
+    limit_in_env=True,
 )
 
 # Craftax 1.6.1: the ids `craftax.craftax_env.make_craftax_env_from_name` builds without
@@ -160,6 +175,12 @@ LIBRARIES["craftax"] = Library(
         "Craftax-Symbolic-v1", "Craftax-Pixels-v1", "Craftax-Classic-Symbolic-v1",
         "Craftax-Classic-Pixels-v1",
     ),
+    # `EnvParams.max_timesteps` of each id's default params.
+    episode_limits={
+        "Craftax-Symbolic-v1": 100000, "Craftax-Pixels-v1": 100000,
+        "Craftax-Classic-Symbolic-v1": 10000, "Craftax-Classic-Pixels-v1": 10000,
+    },
+    limit_in_env=True,
 )
 
 # Pgx 2.6.0: `pgx.available_envs()`, in its order (the MinAtar games ship inside pgx).
@@ -174,6 +195,15 @@ LIBRARIES["pgx"] = Library(
         "minatar-freeway", "minatar-seaquest", "minatar-space_invaders", "othello", "shogi",
         "sparrow_mahjong", "tic_tac_toe",
     ),
+    # The games whose rules end a game after a number of steps (a draw, a termination):
+    # `MAX_TERMINATION_STEPS` of chess, shogi (512), Gardner chess, animal shogi (256), and
+    # Go's ``size * size * 2``. Pgx sets no limit on the others: 2048 and the MinAtar games
+    # can run for ever (Pgx's docs say so); the other board and card games end by their rules.
+    episode_limits={
+        "animal_shogi": 256, "chess": 512, "gardner_chess": 256, "go_9x9": 162, "go_19x19": 722,
+        "shogi": 512,
+    },
+    limit_in_env=True,
 )
 
 LIBRARIES["xminigrid"] = Library(
@@ -197,29 +227,59 @@ LIBRARIES["xminigrid"] = Library(
         "MiniGrid-MemoryS8", "MiniGrid-MemoryS16", "MiniGrid-MemoryS32", "MiniGrid-MemoryS64",
         "MiniGrid-MemoryS128", "MiniGrid-Playground", "MiniGrid-Unlock", "MiniGrid-UnlockPickUp",
     ),
+    # `params.max_steps` of each id as `xminigrid.make(id)` builds it (its environments'
+    # default: ``3 * height * width`` for XLand, each MiniGrid's own formula).
+    episode_limits={
+        "XLand-MiniGrid-R1-9x9": 243, "XLand-MiniGrid-R1-11x11": 363,
+        "XLand-MiniGrid-R1-13x13": 507, "XLand-MiniGrid-R1-15x15": 675,
+        "XLand-MiniGrid-R1-17x17": 867, "XLand-MiniGrid-R2-9x9": 243,
+        "XLand-MiniGrid-R2-11x11": 363, "XLand-MiniGrid-R2-13x13": 507,
+        "XLand-MiniGrid-R2-15x15": 675, "XLand-MiniGrid-R2-17x17": 867,
+        "XLand-MiniGrid-R4-9x9": 243, "XLand-MiniGrid-R4-11x11": 363,
+        "XLand-MiniGrid-R4-13x13": 507, "XLand-MiniGrid-R4-15x15": 675,
+        "XLand-MiniGrid-R4-17x17": 867, "XLand-MiniGrid-R6-13x13": 507,
+        "XLand-MiniGrid-R6-17x17": 867, "XLand-MiniGrid-R6-19x19": 1083,
+        "XLand-MiniGrid-R9-16x16": 768, "XLand-MiniGrid-R9-19x19": 1083,
+        "XLand-MiniGrid-R9-25x25": 1875, "MiniGrid-BlockedUnlockPickUp": 576,
+        "MiniGrid-DoorKey-5x5": 250, "MiniGrid-DoorKey-6x6": 360, "MiniGrid-DoorKey-8x8": 640,
+        "MiniGrid-DoorKey-16x16": 2560, "MiniGrid-Empty-5x5": 100, "MiniGrid-Empty-6x6": 144,
+        "MiniGrid-Empty-8x8": 256, "MiniGrid-Empty-16x16": 1024,
+        "MiniGrid-EmptyRandom-5x5": 100, "MiniGrid-EmptyRandom-6x6": 144,
+        "MiniGrid-EmptyRandom-8x8": 256, "MiniGrid-EmptyRandom-16x16": 1024,
+        "MiniGrid-FourRooms": 100, "MiniGrid-LockedRoom": 190, "MiniGrid-MemoryS8": 320,
+        "MiniGrid-MemoryS16": 1280, "MiniGrid-MemoryS32": 5120, "MiniGrid-MemoryS64": 20480,
+        "MiniGrid-MemoryS128": 81920, "MiniGrid-Playground": 512, "MiniGrid-Unlock": 288,
+        "MiniGrid-UnlockPickUp": 288,
+    },
+    limit_in_env=True,
 )
 """XLand-MiniGrid 0.9.3 (`xminigrid.registered_environments()`, in its order)."""
+
+_NAVIX_IDS = (
+    "Navix-Empty-5x5-v0", "Navix-Empty-6x6-v0", "Navix-Empty-8x8-v0", "Navix-Empty-16x16-v0",
+    "Navix-Empty-Random-5x5-v0", "Navix-Empty-Random-6x6-v0", "Navix-Empty-Random-8x8-v0",
+    "Navix-Empty-Random-16x16-v0", "Navix-DoorKey-5x5-v0", "Navix-DoorKey-6x6-v0",
+    "Navix-DoorKey-8x8-v0", "Navix-DoorKey-16x16-v0", "Navix-DoorKey-Random-5x5-v0",
+    "Navix-DoorKey-Random-6x6-v0", "Navix-DoorKey-Random-8x8-v0", "Navix-DoorKey-Random-16x16-v0",
+    "Navix-FourRooms-v0", "Navix-KeyCorridorS3R1-v0", "Navix-KeyCorridorS3R2-v0",
+    "Navix-KeyCorridorS3R3-v0", "Navix-KeyCorridorS4R3-v0", "Navix-KeyCorridorS5R3-v0",
+    "Navix-KeyCorridorS6R3-v0", "Navix-LavaGapS5-v0", "Navix-LavaGapS6-v0", "Navix-LavaGapS7-v0",
+    "Navix-SimpleCrossingS9N1-v0", "Navix-SimpleCrossingS9N2-v0", "Navix-SimpleCrossingS9N3-v0",
+    "Navix-SimpleCrossingS11N5-v0", "Navix-Dynamic-Obstacles-5x5-v0",
+    "Navix-Dynamic-Obstacles-5x5-Random-v0", "Navix-Dynamic-Obstacles-6x6-v0",
+    "Navix-Dynamic-Obstacles-6x6-Random-v0", "Navix-Dynamic-Obstacles-8x8-v0",
+    "Navix-Dynamic-Obstacles-16x16-v0", "Navix-DistShift1-v0", "Navix-DistShift2-v0",
+    "Navix-GoToDoor-5x5-v0", "Navix-GoToDoor-6x6-v0", "Navix-GoToDoor-8x8-v0",
+)
+"""Navix 0.7.4 (`navix.registry()`, in its order)."""
 
 LIBRARIES["navix"] = Library(
     prefix="navix",
     module="jit_env.adapters._navix",
     requires=("navix",),
     extra="navix",
-    ids=(
-        "Navix-Empty-5x5-v0", "Navix-Empty-6x6-v0", "Navix-Empty-8x8-v0", "Navix-Empty-16x16-v0",
-        "Navix-Empty-Random-5x5-v0", "Navix-Empty-Random-6x6-v0", "Navix-Empty-Random-8x8-v0",
-        "Navix-Empty-Random-16x16-v0", "Navix-DoorKey-5x5-v0", "Navix-DoorKey-6x6-v0",
-        "Navix-DoorKey-8x8-v0", "Navix-DoorKey-16x16-v0", "Navix-DoorKey-Random-5x5-v0",
-        "Navix-DoorKey-Random-6x6-v0", "Navix-DoorKey-Random-8x8-v0", "Navix-DoorKey-Random-16x16-v0",
-        "Navix-FourRooms-v0", "Navix-KeyCorridorS3R1-v0", "Navix-KeyCorridorS3R2-v0",
-        "Navix-KeyCorridorS3R3-v0", "Navix-KeyCorridorS4R3-v0", "Navix-KeyCorridorS5R3-v0",
-        "Navix-KeyCorridorS6R3-v0", "Navix-LavaGapS5-v0", "Navix-LavaGapS6-v0", "Navix-LavaGapS7-v0",
-        "Navix-SimpleCrossingS9N1-v0", "Navix-SimpleCrossingS9N2-v0", "Navix-SimpleCrossingS9N3-v0",
-        "Navix-SimpleCrossingS11N5-v0", "Navix-Dynamic-Obstacles-5x5-v0",
-        "Navix-Dynamic-Obstacles-5x5-Random-v0", "Navix-Dynamic-Obstacles-6x6-v0",
-        "Navix-Dynamic-Obstacles-6x6-Random-v0", "Navix-Dynamic-Obstacles-8x8-v0",
-        "Navix-Dynamic-Obstacles-16x16-v0", "Navix-DistShift1-v0", "Navix-DistShift2-v0",
-        "Navix-GoToDoor-5x5-v0", "Navix-GoToDoor-6x6-v0", "Navix-GoToDoor-8x8-v0",
-    ),
+    ids=_NAVIX_IDS,
+    # `max_steps` of every id as `navix.make(id)` builds it (its default, 100).
+    episode_limits=dict.fromkeys(_NAVIX_IDS, 100),
+    limit_in_env=True,
 )
-"""Navix 0.7.4 (`navix.registry()`, in its order)."""

@@ -35,7 +35,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from craftax import craftax_env
 from craftax.craftax import constants as craftax_constants
 from craftax.craftax import renderer as craftax_renderer
@@ -46,13 +45,12 @@ from craftax.environment_base import environment_bases
 from craftax.environment_base import spaces as craftax_spaces
 
 from jit_env import _core, _struct, specs
-from jit_env.adapters import _conform
+from jit_env.adapters import _common
 
-ERR_NOT_CRAFTAX = "`env` must be a Craftax NoAutoReset environment, got {!r}."
-ERR_AUTO_RESET = (
-    "{} resets inside `step`, which would hide episode ends from jit_env: build it with "
-    "`craftax.craftax_env.make_craftax_env_from_name(id, auto_reset=False)` (what "
-    "`jit_env.make('craftax/<id>')` does) and use jit_env's AutoReset wrappers instead."
+NOT_CRAFTAX = "a Craftax NoAutoReset environment"
+FIX_AUTO_RESET = (
+    "build it with `craftax.craftax_env.make_craftax_env_from_name(id, auto_reset=False)` "
+    "(what `jit_env.make('craftax/<id>')` does)"
 )
 ERR_OPTIONS = (
     "`options` must be Craftax EnvParams with the tree structure of the environment's "
@@ -67,7 +65,6 @@ BENCHMARK_ID = "Craftax-Classic-Symbolic-v1"
 """The id `benchmarks/hub.py` times."""
 
 _INFO_DROPPED = "discount"
-_NO_LIMIT = int(np.iinfo(np.int32).max)
 
 
 @_struct.dataclass
@@ -95,11 +92,8 @@ def space_to_spec(space: Any) -> specs.Spec[Any]:
     if isinstance(space, craftax_spaces.Discrete):
         return specs.DiscreteArray(int(space.n), space.dtype, name="action")
     if isinstance(space, craftax_spaces.Box):
-        dtype = np.dtype(jax.dtypes.canonicalize_dtype(space.dtype))
-        shape = tuple(space.shape)
-        low = np.broadcast_to(np.asarray(space.low, dtype), shape)
-        high = np.broadcast_to(np.asarray(space.high, dtype), shape)
-        return specs.BoundedArray(shape, dtype, low, high, name="observation")
+        return _common.bounded_spec(space.shape, _common.canonical_dtype(space.dtype), space.low,
+                                    space.high, name="observation")
     raise NotImplementedError(ERR_UNKNOWN_SPACE.format(space))
 
 
@@ -111,34 +105,40 @@ class FromCraftax(_core.Environment[CraftaxState, jax.Array, jax.Array]):
     ...     "Craftax-Classic-Symbolic-v1", auto_reset=False))  # doctest: +SKIP
     """
 
-    def __init__(self, env: Any, *, params: Any = None):
+    def __init__(self, env: Any, *, params: Any = None, own_time_limit: bool = True):
         """Args:
         env: A Craftax NoAutoReset environment.
         params: Its `EnvParams` for episodes reset without options (default:
             `env.default_params`).
+        own_time_limit: Whether the library's own episode limit (``params.max_timesteps``)
+            ends episodes (a truncation). False lifts it: the step there is
+            MID, and a time limit outside (jit_env's `TimeLimit`,
+            Gymnasium's) decides the episode's length.
 
         Raises:
             TypeError: If `env` is not a Craftax environment or resets itself.
         """
         super().__init__()
         if isinstance(env, environment_bases.EnvironmentAutoReset):
-            raise TypeError(ERR_AUTO_RESET.format(type(env).__name__))
+            raise TypeError(_common.ERR_AUTO_RESET.format(wrapper=type(env).__name__, fix=FIX_AUTO_RESET))
         if not isinstance(env, environment_bases.EnvironmentNoAutoReset):
-            raise TypeError(ERR_NOT_CRAFTAX.format(env))
+            raise TypeError(_common.ERR_NOT_LIBRARY_ENV.format(expected=NOT_CRAFTAX, env=env))
         self._env = env
         self._params = env.default_params if params is None else params
         self._params_structure: Any = jax.tree_util.tree_structure(self._params)
         classic = type(env).__module__.startswith("craftax.craftax_classic")
         self._info = (classic_common.compute_score if classic
                       else craftax_common.log_achievements_to_info)
-        with _conform.library_promotion():
+        with _common.library_promotion():
             self._pixels = (classic_renderer if classic else craftax_renderer
                             ).make_craftax_pixel_renderer(craftax_constants.BLOCK_PIXEL_SIZE_IMG)
         self._observation_spec = space_to_spec(env.observation_space(self._params))
         self._action_spec = space_to_spec(env.action_space(self._params))
+        self._own_time_limit = bool(own_time_limit)
 
     def __repr__(self) -> str:
-        return f"FromCraftax({type(self._env).__name__})"
+        lifted = "" if self._own_time_limit else ", own_time_limit=False"
+        return f"FromCraftax({type(self._env).__name__}{lifted})"
 
     @property
     def craftax_env(self) -> Any:
@@ -153,45 +153,45 @@ class FromCraftax(_core.Environment[CraftaxState, jax.Array, jax.Array]):
     def _extras(self, env_state: Any, done: Any) -> dict[str, jax.Array]:
         info = dict(self._info(env_state, done))
         info.pop(_INFO_DROPPED, None)
-        return _conform.strong(info)
+        return _common.strong(info)
 
     def reset(self, key: jax.Array, *, options: _core.EnvOptions = None) -> Any:
         params = self._params if options is None else options
         if jax.tree_util.tree_structure(params) != self._params_structure:
             raise ValueError(ERR_OPTIONS.format(expected=self._params_structure, received=options))
-        params = _conform.strong(params)
+        params = _common.strong(params)
         key, reset_key = jax.random.split(key)
-        with _conform.library_promotion():
+        with _common.library_promotion():
             observation, env_state = self._env.reset_env(reset_key, params)
             extras = self._extras(env_state, False)
-        state = CraftaxState(key=key, env_state=_conform.strong(env_state), params=params)
+        state = CraftaxState(key=key, env_state=_common.strong(env_state), params=params)
         return state, _core.restart(
-            _conform.to_spec(observation, self._observation_spec), extras=extras)
+            _common.to_spec(observation, self._observation_spec), extras=extras)
 
     def step(self, state: CraftaxState, action: jax.Array) -> Any:
         key, step_key = jax.random.split(state.key)
-        with _conform.library_promotion():
+        with _common.library_promotion():
             observation, env_state, reward, done, info = self._env.step_env(
                 step_key, state.env_state, action, state.params)
-            unlimited = state.params.replace(max_timesteps=_NO_LIMIT)
+            unlimited = state.params.replace(max_timesteps=_common.NO_LIMIT)
             terminated = jnp.asarray(self._env.is_terminal(env_state, unlimited), jnp.bool_)
         info = dict(info)
         info.pop(_INFO_DROPPED, None)
-        last = jnp.logical_or(jnp.asarray(done, jnp.bool_), terminated)
+        step_type, discount = _common.end_of_step(terminated, done if self._own_time_limit else False)
         timestep = _core.TimeStep(
-            step_type=jnp.where(last, _core.StepType.LAST, _core.StepType.MID).astype(jnp.int8),
+            step_type=step_type,
             reward=jnp.reshape(jnp.asarray(reward, jnp.float32), ()),
-            discount=jnp.where(terminated, 0.0, 1.0).astype(jnp.float32),
-            observation=_conform.to_spec(observation, self._observation_spec),
-            extras=_conform.strong(info),
+            discount=discount,
+            observation=_common.to_spec(observation, self._observation_spec),
+            extras=_common.strong(info),
         )
-        env_state = _conform.like(env_state, state.env_state)
+        env_state = _common.like(env_state, state.env_state)
         return CraftaxState(key=key, env_state=env_state, params=state.params), timestep
 
     def render(self, state: CraftaxState) -> jax.Array:
         """Craftax's pixel renderer (16-pixel blocks) for every id: a uint8 RGB
         picture, shape ``(height, width, 3)``; jittable."""
-        with _conform.library_promotion():
+        with _common.library_promotion():
             picture = jnp.asarray(self._pixels(state.env_state))
         return jnp.clip(jnp.round(picture), 0, 255).astype(jnp.uint8)
 
@@ -202,30 +202,39 @@ class FromCraftax(_core.Environment[CraftaxState, jax.Array, jax.Array]):
         return self._action_spec
 
     def reward_spec(self) -> specs.Spec[Any]:
-        return specs.Array((), jnp.float32, name="reward")
+        return _common.reward_spec()
 
     def discount_spec(self) -> specs.Spec[Any]:
-        return specs.BoundedArray((), jnp.float32, 0.0, 1.0, name="discount")
+        return _common.discount_spec()
 
 
-def make(name: str, *, params: Any = None, **kwargs: Any) -> FromCraftax:
+def make(name: str, *, params: Any = None,
+         max_episode_steps: _common.EpisodeSteps = _common.LIBRARY_DEFAULT,
+         **kwargs: Any) -> FromCraftax:
     """Builds Craftax's `name` (without auto-reset) as a jit_env environment.
 
     Args:
         name: ``"Craftax-Symbolic-v1"``, ``"Craftax-Pixels-v1"``,
             ``"Craftax-Classic-Symbolic-v1"`` or ``"Craftax-Classic-Pixels-v1"``.
         params: The `EnvParams` of episodes reset without options (default: Craftax's).
+        max_episode_steps: Craftax's own episode limit (`jit_env.make` passes
+            it whenever it is given, see `_common.own_limit`): an int is the
+            default params' ``max_timesteps`` (ignored when `params` is given),
+            None lifts it (``own_time_limit=False``).
         **kwargs: The environment class's constructor arguments
             (``static_env_params=``).
 
     Returns:
         A `FromCraftax` environment.
     """
-    with _conform.library_promotion():  # The Pixels classes build renderers with jnp.
+    limit, own_time_limit = _common.own_limit(max_episode_steps)
+    with _common.library_promotion():  # The Pixels classes build renderers with jnp.
         env = craftax_env.make_craftax_env_from_name(name, auto_reset=False)
         if kwargs:
             env = type(env)(**kwargs)
-    return FromCraftax(env, params=params)
+    if params is None and limit is not None:
+        params = env.default_params.replace(max_timesteps=limit)
+    return FromCraftax(env, params=params, own_time_limit=own_time_limit)
 
 
 def native(env: FromCraftax) -> tuple[Callable[..., Any], Callable[..., Any]]:

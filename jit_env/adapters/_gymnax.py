@@ -5,6 +5,9 @@ bridge calls `step_env` and leaves resets to jit_env's wrappers. An episode
 that reaches `params.max_steps_in_episode` is a truncation (discount 1), a
 natural end a termination (discount 0), also when it comes on the very step
 that reaches the limit (docs/semantics.md's rule, as `TimeLimit` does).
+``own_time_limit=False`` (``make(..., max_episode_steps=None)``, what
+Gymnasium's registration builds) lifts gymnax's limit: a time limit outside
+ends episodes.
 
 gymnax >= 1.0 keeps the time limit out of `step_env`'s `done` and says so
 with `is_truncated`. Older gymnax folded the limit into `done` and
@@ -21,24 +24,22 @@ cast to it, so a `lax.scan` carries the state with or without x64.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import gymnax
 import jax
 import jax.numpy as jnp
-import numpy as np
 from gymnax.environments import spaces as gymnax_spaces
 
 from jit_env import _core, _struct, specs
+from jit_env.adapters import _common
 
 ERR_UNKNOWN_SPACE = (
     "Cannot convert the gymnax space {!r} to a jit_env spec: only Discrete, Box, Dict "
     "and Tuple spaces are supported."
 )
-ERR_NOT_GYMNAX = "`env` must be a gymnax Environment, got {!r}."
-ERR_NOT_FROM_GYMNAX = "`env` must be (a wrapper of) a FromGymnax, got {!r}."
+NOT_GYMNAX = "a gymnax Environment"
 
 BENCHMARK_ID = "CartPole-v1"
 """The gymnax id `benchmarks/hub.py` measures."""
@@ -66,40 +67,12 @@ def space_to_spec(space: Any) -> specs.Spec[Any]:
     if isinstance(space, gymnax_spaces.Discrete):
         return specs.DiscreteArray(int(space.n), space.dtype)
     if isinstance(space, gymnax_spaces.Box):
-        dtype = np.dtype(space.dtype)
-        shape = tuple(space.shape)
-        low = np.broadcast_to(np.asarray(space.low), shape)
-        high = np.broadcast_to(np.asarray(space.high), shape)
-        if dtype.kind == "f":
-            with np.errstate(over="ignore"):  # Bounds past float32's range become inf.
-                low, high = low.astype(dtype), high.astype(dtype)
-        return specs.BoundedArray(shape, dtype, low, high)
+        return _common.bounded_spec(space.shape, space.dtype, space.low, space.high)
     if isinstance(space, gymnax_spaces.Dict):
         return specs.Dict({k: space_to_spec(v) for k, v in space.spaces.items()})
     if isinstance(space, gymnax_spaces.Tuple):
         return specs.Tuple(*(space_to_spec(v) for v in space.spaces))
     raise NotImplementedError(ERR_UNKNOWN_SPACE.format(space))
-
-
-def _cast(value: Any, spec: specs.Spec[Any]) -> Any:
-    leaves = specs.unpack_spec(spec)
-    return jax.tree_util.tree_map(
-        lambda s, v: jnp.asarray(v).astype(s.dtype).reshape(s.shape), leaves, value,
-        is_leaf=lambda x: isinstance(x, specs.Spec))
-
-
-@contextlib.contextmanager
-def _gymnax_promotion() -> Iterator[None]:
-    """gymnax's code as gymnax expects to run: standard promotion, 32-bit types.
-
-    gymnax relies on JAX's standard promotion and is written for 32-bit JAX
-    (under ``JAX_ENABLE_X64=1`` some of its environments fail on their own,
-    e.g. MetaMaze's and GaussianBandit's `lax.select` of int32 and int64), so
-    both hold inside gymnax's code only.
-    """
-    with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"), \
-            jax.enable_x64(False):
-        yield
 
 
 def _state_dtypes(env: Any, params: Any, action_spec: specs.Spec[Any]) -> tuple[Any, bool]:
@@ -115,7 +88,7 @@ def _state_dtypes(env: Any, params: Any, action_spec: specs.Spec[Any]) -> tuple[
         return env.step_env(key, env_state, action, params)
 
     # All traced as gymnax runs (32-bit): abstract inputs made under x64 would be 64-bit.
-    with _gymnax_promotion():
+    with _common.library_promotion(x64=False):
         key = jax.eval_shape(jax.random.key, 0)
         action = jax.tree_util.tree_map(
             lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype), specs.unpack_spec(action_spec),
@@ -152,26 +125,32 @@ class FromGymnax(_core.Environment[GymnaxState, Any, Any]):
     >>> env = FromGymnax(env, params)  # doctest: +SKIP
     """
 
-    def __init__(self, env: Any, params: Any = None):
+    def __init__(self, env: Any, params: Any = None, *, own_time_limit: bool = True):
         """Args:
         env: A `gymnax.environments.environment.Environment`.
         params: Its parameters (default: `env.default_params`).
+        own_time_limit: Whether gymnax's ``params.max_steps_in_episode``
+            ends episodes (a truncation). False lifts it: the step there is
+            MID, and a time limit outside (jit_env's `TimeLimit`,
+            Gymnasium's) decides the episode's length.
 
         Raises:
             TypeError: If `env` is not a gymnax environment.
         """
         super().__init__()
         if not hasattr(env, "step_env") or not hasattr(env, "reset_env"):
-            raise TypeError(ERR_NOT_GYMNAX.format(env))
+            raise TypeError(_common.ERR_NOT_LIBRARY_ENV.format(expected=NOT_GYMNAX, env=env))
         self._env = env
         self._params = env.default_params if params is None else params
-        with _gymnax_promotion():  # Some gymnax spaces compute with standard promotion.
+        with _common.library_promotion(x64=False):  # Some gymnax spaces compute with standard promotion.
             self._observation_spec = space_to_spec(env.observation_space(self._params))
             self._action_spec = space_to_spec(env.action_space(self._params))
         self._state_dtypes, self._step_uses_key = _state_dtypes(env, self._params, self._action_spec)
+        self._own_time_limit = bool(own_time_limit)
 
     def __repr__(self) -> str:
-        return f"FromGymnax({self._env.name})"
+        lifted = "" if self._own_time_limit else ", own_time_limit=False"
+        return f"FromGymnax({self._env.name}{lifted})"
 
     @property
     def gymnax_env(self) -> Any:
@@ -184,10 +163,10 @@ class FromGymnax(_core.Environment[GymnaxState, Any, Any]):
         return self._params
 
     def reset(self, key: jax.Array, *, options: _core.EnvOptions = None) -> Any:
-        with _gymnax_promotion():
+        with _common.library_promotion(x64=False):
             observation, env_state = self._env.reset_env(key, self._params)
         state = GymnaxState(key=jax.random.split(key)[0], env_state=_cast_state(env_state, self._state_dtypes))
-        return state, _core.restart(_cast(observation, self._observation_spec))
+        return state, _core.restart(_common.to_spec(observation, self._observation_spec))
 
     def _truncated(self, env_state: Any) -> jax.Array:
         if hasattr(self._env, "is_truncated"):
@@ -196,7 +175,7 @@ class FromGymnax(_core.Environment[GymnaxState, Any, Any]):
 
     def _natural_end(self, env_state: Any) -> jax.Array:
         """Older gymnax's `is_terminal` with the time limit lifted: the natural end alone."""
-        unlimited = self._params.replace(max_steps_in_episode=np.iinfo(np.int32).max)
+        unlimited = self._params.replace(max_steps_in_episode=_common.NO_LIMIT)
         return jnp.asarray(self._env.is_terminal(env_state, unlimited))
 
     def step(self, state: GymnaxState, action: Any) -> Any:
@@ -204,7 +183,7 @@ class FromGymnax(_core.Environment[GymnaxState, Any, Any]):
             key, step_key = jax.random.split(state.key)
         else:  # A deterministic step: the chain is passed on, no random-number work per step.
             key = step_key = state.key
-        with _gymnax_promotion():
+        with _common.library_promotion(x64=False):
             observation, env_state, reward, done, _ = self._env.step_env(
                 step_key, state.env_state, action, self._params)
             truncated = self._truncated(env_state)
@@ -213,13 +192,12 @@ class FromGymnax(_core.Environment[GymnaxState, Any, Any]):
             else:  # Older gymnax: `done` includes the limit; a natural end at the limit still terminates.
                 terminated = jnp.logical_and(done, jnp.logical_or(
                     jnp.logical_not(truncated), self._natural_end(env_state)))
-        last = jnp.logical_or(terminated, truncated)
-        step_type = jnp.where(last, _core.StepType.LAST, _core.StepType.MID).astype(jnp.int8)
+        step_type, discount = _common.end_of_step(terminated, truncated if self._own_time_limit else False)
         timestep = _core.TimeStep(
             step_type=step_type,
             reward=jnp.reshape(jnp.asarray(reward).astype(jnp.float32), ()),
-            discount=jnp.where(terminated, 0.0, 1.0).astype(jnp.float32),
-            observation=_cast(observation, self._observation_spec),
+            discount=discount,
+            observation=_common.to_spec(observation, self._observation_spec),
         )
         return GymnaxState(key=key, env_state=_cast_state(env_state, self._state_dtypes)), timestep
 
@@ -230,34 +208,38 @@ class FromGymnax(_core.Environment[GymnaxState, Any, Any]):
         return self._action_spec
 
     def reward_spec(self) -> specs.Spec[Any]:
-        return specs.Array((), jnp.float32, name="reward")
+        return _common.reward_spec()
 
     def discount_spec(self) -> specs.Spec[Any]:
-        return specs.BoundedArray((), jnp.float32, 0.0, 1.0, name="discount")
+        return _common.discount_spec()
 
 
-def make(name: str, *, params: Any = None, max_episode_steps: int | None = None,
+def make(name: str, *, params: Any = None,
+         max_episode_steps: _common.EpisodeSteps = _common.LIBRARY_DEFAULT,
          **env_kwargs: Any) -> FromGymnax:
     """``gymnax.make(name, **env_kwargs)`` as a `FromGymnax`.
 
     Args:
         name: A gymnax id, e.g. ``"CartPole-v1"``.
         params: The environment's params (default: gymnax's default params).
-        max_episode_steps: The episode length: sets the default params'
-            ``max_steps_in_episode`` (ignored when `params` is given; then
-            `params` decides). `jit_env.make` passes it when it gets one.
+        max_episode_steps: gymnax's own episode limit (`jit_env.make` passes
+            it whenever it is given, see `_common.own_limit`): not given,
+            the params' ``max_steps_in_episode``; an int sets the default
+            params' ``max_steps_in_episode`` (ignored when `params` is given;
+            then `params` decides); None lifts the limit (``own_time_limit=False``).
         **env_kwargs: Passed to ``gymnax.make`` (e.g. ``rows=6`` for Catch).
 
     Returns:
         The adapted environment.
     """
-    with _gymnax_promotion():  # Some gymnax constructors compute with standard promotion.
+    limit, own_time_limit = _common.own_limit(max_episode_steps)
+    with _common.library_promotion(x64=False):  # Some gymnax constructors compute with standard promotion.
         gymnax_env, default_params = gymnax.make(name, **env_kwargs)
     if params is None:
         params = default_params
-        if max_episode_steps is not None and hasattr(params, "max_steps_in_episode"):
-            params = params.replace(max_steps_in_episode=max_episode_steps)
-    return FromGymnax(gymnax_env, params)
+        if limit is not None and hasattr(params, "max_steps_in_episode"):
+            params = params.replace(max_steps_in_episode=limit)
+    return FromGymnax(gymnax_env, params, own_time_limit=own_time_limit)
 
 
 def native(env: _core.Environment[Any, Any, Any]) -> tuple[
@@ -269,17 +251,15 @@ def native(env: _core.Environment[Any, Any, Any]) -> tuple[
         ``step_fn(gymnax state, action, key) -> gymnax state`` (no auto-reset,
         as in `FromGymnax`).
     """
-    adapted = env.unwrapped
-    if not isinstance(adapted, FromGymnax):
-        raise TypeError(ERR_NOT_FROM_GYMNAX.format(env))
+    adapted = _common.adapted(env, FromGymnax)
     gymnax_env, params = adapted.gymnax_env, adapted.params
 
     def reset_fn(key: jax.Array) -> Any:
-        with _gymnax_promotion():
+        with _common.library_promotion(x64=False):
             return gymnax_env.reset_env(key, params)[1]
 
     def step_fn(env_state: Any, action: Any, key: jax.Array) -> Any:
-        with _gymnax_promotion():
+        with _common.library_promotion(x64=False):
             return gymnax_env.step_env(key, env_state, action, params)[1]
 
     return reset_fn, step_fn

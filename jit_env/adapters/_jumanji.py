@@ -26,17 +26,11 @@ from jumanji import specs as jumanji_specs
 from jumanji import wrappers as jumanji_wrappers
 
 from jit_env import _core, specs
-from jit_env.adapters import _conform
+from jit_env.adapters import _common
 
-ERR_NOT_JUMANJI = "`env` must be a jumanji.Environment, got {!r}."
-ERR_AUTO_RESET = (
-    "{} resets inside `step`, which would hide episode ends from jit_env: pass the raw "
-    "environment (e.g. `jumanji.make(id)`) and use jit_env's AutoReset wrappers instead."
-)
-ERR_OPTIONS = (
-    "Jumanji environments take no per-episode parameters: `reset` got options={!r}. Pass "
-    "constructor arguments to `make` instead (e.g. `generator=`, `time_limit=`)."
-)
+NOT_JUMANJI = "a jumanji.Environment"
+FIX_AUTO_RESET = "pass the raw environment (e.g. `jumanji.make(id)`)"
+OPTIONS_HINT = "e.g. `generator=`, `time_limit=`"
 ERR_UNKNOWN_SPEC = (
     "Cannot convert the Jumanji spec {!r} to a jit_env spec: only Array, BoundedArray, "
     "DiscreteArray, MultiDiscreteArray and structured Spec are supported."
@@ -54,19 +48,13 @@ _REFUSED_WRAPPERS = (
 
 def _build(spec: Any) -> Any:
     """A Jumanji spec as the object it describes, with jit_env leaf specs as its leaves."""
-    dtype = np.dtype(jax.dtypes.canonicalize_dtype(getattr(spec, "dtype", np.float32)))
+    dtype = _common.canonical_dtype(getattr(spec, "dtype", np.float32))
     if isinstance(spec, jumanji_specs.MultiDiscreteArray):
         return specs.DiscreteArray(np.asarray(spec.num_values), dtype, name=spec.name)
     if isinstance(spec, jumanji_specs.DiscreteArray):
         return specs.DiscreteArray(int(spec.num_values), dtype, name=spec.name)
     if isinstance(spec, jumanji_specs.BoundedArray):
-        shape = tuple(spec.shape)
-        low = np.broadcast_to(np.asarray(spec.minimum), shape)
-        high = np.broadcast_to(np.asarray(spec.maximum), shape)
-        if dtype.kind == "f":
-            with np.errstate(over="ignore"):  # Bounds past float32's range become inf.
-                low, high = low.astype(dtype), high.astype(dtype)
-        return specs.BoundedArray(shape, dtype, low, high, name=spec.name)
+        return _common.bounded_spec(spec.shape, dtype, spec.minimum, spec.maximum, name=spec.name)
     if isinstance(spec, jumanji_specs.Array):
         return specs.Array(tuple(spec.shape), dtype, name=spec.name)
     if isinstance(spec, jumanji_specs.Spec):
@@ -120,13 +108,13 @@ class FromJumanji(_core.Environment[Any, Any, Any]):
         """
         super().__init__()
         if isinstance(env, _REFUSED_WRAPPERS):
-            raise TypeError(ERR_AUTO_RESET.format(type(env).__name__))
+            raise TypeError(_common.ERR_AUTO_RESET.format(wrapper=type(env).__name__, fix=FIX_AUTO_RESET))
         if not isinstance(env, jumanji.Environment):
-            raise TypeError(ERR_NOT_JUMANJI.format(env))
+            raise TypeError(_common.ERR_NOT_LIBRARY_ENV.format(expected=NOT_JUMANJI, env=env))
         self._env = env
         self._observation_spec = spec_to_spec(env.observation_spec)
         self._action_spec = spec_to_spec(env.action_spec)
-        with _conform.library_promotion():
+        with _common.library_promotion():
             _, timestep = jax.eval_shape(env.reset, jax.random.key(0))
         # The shapes Jumanji returns: SearchAndRescue's reward spec says () but it
         # rewards each agent.
@@ -143,15 +131,14 @@ class FromJumanji(_core.Environment[Any, Any, Any]):
         return self._env
 
     def _extras(self, extras: Any) -> dict[str, Any]:
-        return _conform.like(dict(extras or {}), dict(self._extras_layout or {}))
+        return _common.like(dict(extras or {}), dict(self._extras_layout or {}))
 
     def reset(self, key: jax.Array, *, options: _core.EnvOptions = None) -> Any:
-        if options is not None:
-            raise ValueError(ERR_OPTIONS.format(options))
-        with _conform.library_promotion():  # Tetris stores the key it gets: give it a split.
+        _common.check_no_options(options, library="Jumanji", hint=OPTIONS_HINT)
+        with _common.library_promotion():  # Tetris stores the key it gets: give it a split.
             state, timestep = self._env.reset(jax.random.split(key)[1])
-        observation = _conform.to_spec(timestep.observation, self._observation_spec)
-        return _conform.strong(state), _core.TimeStep(
+        observation = _common.to_spec(timestep.observation, self._observation_spec)
+        return _common.strong(state), _core.TimeStep(
             step_type=jnp.asarray(_core.StepType.FIRST, jnp.int8),
             reward=jnp.zeros(self._reward_shape, jnp.float32),
             discount=jnp.ones(self._discount_shape, jnp.float32),
@@ -160,14 +147,14 @@ class FromJumanji(_core.Environment[Any, Any, Any]):
         )
 
     def step(self, state: Any, action: Any) -> Any:
-        with _conform.library_promotion():
+        with _common.library_promotion():
             next_state, timestep = self._env.step(state, action)
-        return _conform.like(next_state, state), _core.TimeStep(
+        return _common.like(next_state, state), _core.TimeStep(
             step_type=jnp.asarray(timestep.step_type, jnp.int8),
             reward=jnp.reshape(jnp.asarray(timestep.reward, jnp.float32), self._reward_shape),
             discount=jnp.reshape(
                 jnp.asarray(timestep.discount, jnp.float32), self._discount_shape),
-            observation=_conform.to_spec(timestep.observation, self._observation_spec),
+            observation=_common.to_spec(timestep.observation, self._observation_spec),
             extras=self._extras(timestep.extras),
         )
 
@@ -182,7 +169,7 @@ class FromJumanji(_core.Environment[Any, Any, Any]):
             environment has one (`_viewer`, as every Jumanji 1.1.2 environment does).
         """
         viewer = getattr(self._env, "_viewer", None)
-        with _conform.library_promotion():
+        with _common.library_promotion():
             if viewer is None:
                 return self._env.render(state)
             return viewer.render(state)
@@ -194,24 +181,45 @@ class FromJumanji(_core.Environment[Any, Any, Any]):
         return self._action_spec
 
     def reward_spec(self) -> specs.Spec[Any]:
-        return specs.Array(self._reward_shape, jnp.float32, name="reward")
+        return _common.reward_spec(self._reward_shape)
 
     def discount_spec(self) -> specs.Spec[Any]:
-        return specs.BoundedArray(self._discount_shape, jnp.float32, 0.0, 1.0, name="discount")
+        return _common.discount_spec(self._discount_shape)
 
 
-def make(name: str, **kwargs: Any) -> FromJumanji:
+def make(name: str, *, max_episode_steps: _common.EpisodeSteps = _common.LIBRARY_DEFAULT,
+         **kwargs: Any) -> FromJumanji:
     """Builds ``jumanji.make(name, **kwargs)`` as a jit_env environment.
 
     Args:
         name: A Jumanji id, e.g. ``"Snake-v1"`` (`jumanji.registered_environments()`).
+        max_episode_steps: Jumanji's own episode limit (`jit_env.make` passes
+            it whenever it is given, see `_common.own_limit`): an int is the
+            environment's ``time_limit``; None lifts it: ``time_limit`` becomes
+            `_common.NO_LIMIT` (some Jumanji environments end at their time
+            limit with a termination, RubiksCube's for one, so the adapter
+            cannot tell it from a natural end and lifts it in the
+            environment; a ``step_count`` bound in the observation spec and
+            SearchAndRescue's time-scaled reward, where enabled, follow it).
+            Only for the ids with a time limit
+            (`jit_env.adapters.LIBRARIES["jumanji"].episode_limits`).
         **kwargs: The Jumanji environment's constructor arguments (e.g. ``generator=``,
             ``time_limit=``, ``viewer=``).
 
     Returns:
         A `FromJumanji` environment.
+
+    Raises:
+        ValueError: If `max_episode_steps` is given for an id without a time limit.
     """
-    return FromJumanji(jumanji.make(name, **kwargs))
+    limit, own_time_limit = _common.own_limit(max_episode_steps)
+    if max_episode_steps is not _common.LIBRARY_DEFAULT:
+        _common.check_own_limit("jumanji", name, max_episode_steps, library="Jumanji")
+    if limit is not None or not own_time_limit:
+        kwargs["time_limit"] = _common.NO_LIMIT if limit is None else limit
+    with _common.library_promotion():  # Some constructors compute with standard promotion.
+        env = jumanji.make(name, **kwargs)
+    return FromJumanji(env)
 
 
 def native(env: FromJumanji) -> tuple[Callable[..., Any], Callable[..., Any]]:

@@ -22,10 +22,8 @@ fields when built), so `reset` takes no ``options``.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import difflib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -38,18 +36,13 @@ from navix.environments import environment as navix_environment
 from navix.rendering import registry as navix_rendering
 
 from jit_env import _core, _struct, specs
-from jit_env.adapters import _catalogue
+from jit_env.adapters import _common
 
 BENCHMARK_ID = "Navix-Empty-8x8-v0"
 """The id `benchmarks/hub.py` times against navix's own transition."""
 
-ERR_NOT_NAVIX = "`env` must be a navix Environment, got {!r}."
-ERR_OPTIONS = (
-    "navix environments take no reset options (their configuration is fixed when built), got "
-    "{!r}; pass settings to `make` instead (e.g. max_steps=..., observation_fn=...)."
-)
-ERR_UNKNOWN_ID = "Unknown navix id {name!r}.{hint} navix's ids: {ids}."
-HINT_CLOSE = " Did you mean {}?"
+NOT_NAVIX = "a navix Environment"
+OPTIONS_HINT = "e.g. max_steps=..., observation_fn=...: navix fixes them when it builds the environment"
 
 _TRUNCATION = 1
 _TERMINATION = 2
@@ -70,37 +63,6 @@ class NavixState:
 
     key: jax.Array
     timestep: Any
-
-
-@contextlib.contextmanager
-def _library_promotion() -> Iterator[None]:
-    """The JAX settings navix's code needs, inside its code only.
-
-    navix relies on standard dtype and rank promotion, and its transition fails
-    under ``JAX_ENABLE_X64`` (its own `lax.cond` branches disagree, int32 against
-    int64), so its code runs with 64-bit types off, as navix is written for.
-    """
-    with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"), jax.enable_x64(False):
-        yield
-
-
-def _is_key(x: Any) -> bool:
-    return jax.dtypes.issubdtype(jnp.result_type(x), jax.dtypes.prng_key)
-
-
-def _strong(tree: Any) -> Any:
-    """`tree` without weak types (a weak leaf becomes a strong one of the same dtype)."""
-    return jax.tree_util.tree_map(lambda x: x if _is_key(x) else jnp.asarray(x, jnp.result_type(x)), tree)
-
-
-def _like(new: Any, old: Any) -> Any:
-    """`new` cast to the dtypes of `old`, so a step returns the state types it was given.
-
-    Under ``JAX_ENABLE_X64`` navix's reset makes some leaves 64-bit (Python
-    scalars) that its transition computes in 32 bits, or the other way round; a
-    `lax.scan` needs them equal. Without x64 every cast is a no-op.
-    """
-    return jax.tree_util.tree_map(lambda n, o: n if _is_key(o) else jnp.asarray(n, o.dtype), new, old)
 
 
 def observation_bounds(observation_fn: Callable[..., Any], shape: tuple[int, ...]) -> tuple[Any, Any] | None:
@@ -134,7 +96,7 @@ def observation_bounds(observation_fn: Callable[..., Any], shape: tuple[int, ...
 
 
 def _observation_spec(env: Any) -> specs.Spec[Any]:
-    with _library_promotion():
+    with _common.library_promotion(x64=False):
         observation = jax.eval_shape(env.reset, jax.random.key(0)).observation
     shape, dtype = tuple(observation.shape), np.dtype(observation.dtype)
     bounds = observation_bounds(env.observation_fn, shape)
@@ -157,28 +119,35 @@ class FromNavix(_core.Environment[NavixState, jax.Array, Any]):
     >>> env = FromNavix(navix.make("Navix-Empty-5x5-v0"))  # doctest: +SKIP
     """
 
-    def __init__(self, env: Any):
+    def __init__(self, env: Any, *, own_time_limit: bool = True):
         """Adapts `env`.
 
         Args:
             env: A navix environment (``navix.make(id)``).
+            own_time_limit: Whether the library's own episode limit (``max_steps``)
+                ends episodes (a truncation). False lifts it: the step there is
+                MID, and a time limit outside (jit_env's `TimeLimit`,
+                Gymnasium's) decides the episode's length.
 
         Raises:
             TypeError: If `env` is not a navix environment.
         """
         super().__init__()
         if not isinstance(env, navix_environment.Environment):
-            raise TypeError(ERR_NOT_NAVIX.format(env))
+            raise TypeError(_common.ERR_NOT_LIBRARY_ENV.format(expected=NOT_NAVIX, env=env))
         self._env = env
         self._observation_spec = _observation_spec(env)
         self._action_spec = specs.DiscreteArray(len(env.action_set), jnp.int32, name="action")
         space = env.reward_space
         self._reward_spec = specs.BoundedArray((), jnp.float32, float(space.minimum), float(space.maximum),
                                                name="reward")
+        self._own_time_limit = bool(own_time_limit)
 
     def __repr__(self) -> str:
         env = self._env
-        return f"FromNavix({type(env).__name__}, height={env.height}, width={env.width}, max_steps={env.max_steps})"
+        lifted = "" if self._own_time_limit else ", own_time_limit=False"
+        return (f"FromNavix({type(env).__name__}, height={env.height}, width={env.width}, "
+                f"max_steps={env.max_steps}{lifted})")
 
     @property
     def navix_env(self) -> Any:
@@ -200,11 +169,10 @@ class FromNavix(_core.Environment[NavixState, jax.Array, Any]):
         Raises:
             ValueError: If `options` is not None.
         """
-        if options is not None:
-            raise ValueError(ERR_OPTIONS.format(options))
+        _common.check_no_options(options, library="navix", hint=OPTIONS_HINT)
         key, reset_key = jax.random.split(key)
-        with _library_promotion():
-            timestep = _strong(self._env.reset(reset_key))
+        with _common.library_promotion(x64=False):
+            timestep = _common.strong(self._env.reset(reset_key))
         return NavixState(key=key, timestep=timestep), _core.restart(self._observation(timestep))
 
     def step(self, state: NavixState, action: jax.Array) -> tuple[NavixState, _core.TimeStep[Any]]:
@@ -219,21 +187,22 @@ class FromNavix(_core.Environment[NavixState, jax.Array, Any]):
             navix's TERMINATION, discount 1 on its TRUNCATION).
         """
         action = jnp.asarray(action, self._action_spec.dtype)  # navix stores it in its time step.
-        with _library_promotion():
-            timestep = _like(self._env._step(state.timestep, action), state.timestep)
-        terminated = timestep.step_type == _TERMINATION
-        last = jnp.logical_or(terminated, timestep.step_type == _TRUNCATION)
+        with _common.library_promotion(x64=False):
+            timestep = _common.like(self._env._step(state.timestep, action), state.timestep)
+        step_type, discount = _common.end_of_step(
+            timestep.step_type == _TERMINATION,
+            jnp.logical_and(timestep.step_type == _TRUNCATION, self._own_time_limit))
         out = _core.TimeStep(
-            step_type=jnp.where(last, _core.StepType.LAST, _core.StepType.MID).astype(jnp.int8),
+            step_type=step_type,
             reward=jnp.asarray(timestep.reward, jnp.float32),
-            discount=jnp.where(terminated, 0.0, 1.0).astype(jnp.float32),
+            discount=discount,
             observation=self._observation(timestep),
         )
         return dataclasses.replace(state, timestep=timestep), out
 
     def _observation(self, timestep: Any) -> jax.Array:
-        spec = self._observation_spec
-        return jnp.asarray(timestep.observation, spec.dtype).reshape(spec.shape)  # type: ignore[attr-defined]
+        observation: jax.Array = _common.to_spec(timestep.observation, self._observation_spec)
+        return observation
 
     def render(self, state: NavixState) -> jax.Array:
         """navix's full-grid RGB picture of the state (`navix.observations.rgb`).
@@ -241,7 +210,7 @@ class FromNavix(_core.Environment[NavixState, jax.Array, Any]):
         Returns:
             uint8 ``(height * 8, width * 8, 3)`` (jittable, vmappable).
         """
-        with _library_promotion():
+        with _common.library_promotion(x64=False):
             return navix_observations.rgb(state.timestep.state)
 
     def observation_spec(self) -> specs.Spec[Any]:
@@ -254,22 +223,23 @@ class FromNavix(_core.Environment[NavixState, jax.Array, Any]):
         return self._reward_spec
 
     def discount_spec(self) -> specs.Spec[Any]:
-        return specs.BoundedArray((), jnp.float32, 0.0, 1.0, name="discount")
+        return _common.discount_spec()
 
 
-def _ids() -> tuple[str, ...]:
-    return _catalogue.LIBRARIES["navix"].ids
-
-
-def make(name: str, **kwargs: Any) -> FromNavix:
+def make(name: str, *, max_episode_steps: _common.EpisodeSteps = _common.LIBRARY_DEFAULT,
+         **kwargs: Any) -> FromNavix:
     """Builds ``navix.make(name, **kwargs)`` as a `FromNavix`.
 
     Args:
         name: A navix id (``"Navix-Empty-5x5-v0"``, ...).
+        max_episode_steps: navix's own episode limit (`jit_env.make` passes it
+            whenever it is given, see `_common.own_limit`): an int is navix's
+            ``max_steps``, None lifts it (``own_time_limit=False``).
         **kwargs: navix's own `make` arguments: ``max_steps`` (navix's default
-            is 100) and the environment's fields, e.g. ``observation_fn``
-            (`navix.observations.symbolic` by default; `rgb`, `categorical`,
-            the first-person variants), ``reward_fn``, ``termination_fn``.
+            is 100; `max_episode_steps` replaces it) and the environment's
+            fields, e.g. ``observation_fn`` (`navix.observations.symbolic` by
+            default; `rgb`, `categorical`, the first-person variants),
+            ``reward_fn``, ``termination_fn``.
 
     Returns:
         The adapted environment.
@@ -277,11 +247,11 @@ def make(name: str, **kwargs: Any) -> FromNavix:
     Raises:
         ValueError: On an unknown id.
     """
-    if name not in _ids():
-        close = difflib.get_close_matches(name, _ids(), n=1)
-        hint = HINT_CLOSE.format(repr(close[0])) if close else ""
-        raise ValueError(ERR_UNKNOWN_ID.format(name=name, hint=hint, ids=", ".join(_ids())))
-    return FromNavix(navix.make(name, **kwargs))
+    _common.check_id("navix", name, library="navix")
+    limit, own_time_limit = _common.own_limit(max_episode_steps)
+    if limit is not None:
+        kwargs["max_steps"] = limit
+    return FromNavix(navix.make(name, **kwargs), own_time_limit=own_time_limit)
 
 
 def native(env: FromNavix) -> tuple[Callable[[jax.Array], Any], Callable[[Any, jax.Array, jax.Array], Any]]:
@@ -302,12 +272,12 @@ def native(env: FromNavix) -> tuple[Callable[[jax.Array], Any], Callable[[Any, j
     library = env.navix_env
 
     def reset_fn(key: jax.Array) -> Any:
-        with _library_promotion():
+        with _common.library_promotion(x64=False):
             return library.reset(key)
 
     def step_fn(timestep: Any, action: jax.Array, key: jax.Array) -> Any:
         del key
-        with _library_promotion():
+        with _common.library_promotion(x64=False):
             return library._step(timestep, action)
 
     return reset_fn, step_fn

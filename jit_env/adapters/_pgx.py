@@ -32,13 +32,10 @@ import jax.numpy as jnp
 import pgx
 
 from jit_env import _core, _struct, specs
-from jit_env.adapters import _conform
+from jit_env.adapters import _catalogue, _common
 
-ERR_NOT_PGX = "`env` must be a pgx.Env, got {!r}."
-ERR_OPTIONS = (
-    "Pgx games take no per-episode parameters: `reset` got options={!r}. Pass constructor "
-    "arguments to `make` instead (e.g. sticky_action_prob= for the MinAtar games)."
-)
+NOT_PGX = "a pgx.Env"
+OPTIONS_HINT = "e.g. sticky_action_prob= for the MinAtar games"
 
 BENCHMARK_ID = "minatar-breakout"
 """The id `benchmarks/hub.py` times."""
@@ -76,12 +73,12 @@ class FromPgx(_core.Environment[PgxState, jax.Array, jax.Array]):
         """
         super().__init__()
         if not isinstance(env, pgx.Env):
-            raise TypeError(ERR_NOT_PGX.format(env))
+            raise TypeError(_common.ERR_NOT_LIBRARY_ENV.format(expected=NOT_PGX, env=env))
         self._env = env
         self._num_players = int(env.num_players)
         self._reward_shape: tuple[int, ...] = (
             () if self._num_players == 1 else (self._num_players,))
-        with _conform.library_promotion():
+        with _common.library_promotion():
             layout = jax.eval_shape(env.init, jax.random.key(0))
         self._num_actions = int(layout.legal_action_mask.shape[0])
         observation = layout.observation
@@ -112,32 +109,30 @@ class FromPgx(_core.Environment[PgxState, jax.Array, jax.Array]):
         }
 
     def reset(self, key: jax.Array, *, options: _core.EnvOptions = None) -> Any:
-        if options is not None:
-            raise ValueError(ERR_OPTIONS.format(options))
+        _common.check_no_options(options, library="Pgx", hint=OPTIONS_HINT)
         key, init_key = jax.random.split(key)
-        with _conform.library_promotion():
-            env_state = _conform.strong(self._env.init(init_key))
+        with _common.library_promotion():
+            env_state = _common.strong(self._env.init(init_key))
         timestep = _core.TimeStep(
             step_type=jnp.asarray(_core.StepType.FIRST, jnp.int8),
             reward=jnp.zeros(self._reward_shape, jnp.float32),
             discount=jnp.ones((), jnp.float32),
-            observation=_conform.to_spec(env_state.observation, self._observation_spec),
+            observation=_common.to_spec(env_state.observation, self._observation_spec),
             extras=self._extras(env_state),
         )
         return PgxState(key=key, env_state=env_state), timestep
 
     def step(self, state: PgxState, action: jax.Array) -> Any:
         key, step_key = jax.random.split(state.key)
-        with _conform.library_promotion():
+        with _common.library_promotion():
             env_state = self._env.step(state.env_state, action, step_key)
-        env_state = _conform.like(env_state, state.env_state)
-        terminated = jnp.asarray(env_state.terminated, jnp.bool_)
-        last = jnp.logical_or(terminated, env_state.truncated)
+        env_state = _common.like(env_state, state.env_state)
+        step_type, discount = _common.end_of_step(env_state.terminated, env_state.truncated)
         timestep = _core.TimeStep(
-            step_type=jnp.where(last, _core.StepType.LAST, _core.StepType.MID).astype(jnp.int8),
+            step_type=step_type,
             reward=self._reward(env_state.rewards),
-            discount=jnp.where(terminated, 0.0, 1.0).astype(jnp.float32),
-            observation=_conform.to_spec(env_state.observation, self._observation_spec),
+            discount=discount,
+            observation=_common.to_spec(env_state.observation, self._observation_spec),
             extras=self._extras(env_state),
         )
         return PgxState(key=key, env_state=env_state), timestep
@@ -153,24 +148,38 @@ class FromPgx(_core.Environment[PgxState, jax.Array, jax.Array]):
         return specs.DiscreteArray(self._num_actions, jnp.int32, name="action")
 
     def reward_spec(self) -> specs.Spec[Any]:
-        return specs.Array(self._reward_shape, jnp.float32, name="reward")
+        return _common.reward_spec(self._reward_shape)
 
     def discount_spec(self) -> specs.Spec[Any]:
-        return specs.BoundedArray((), jnp.float32, 0.0, 1.0, name="discount")
+        return _common.discount_spec()
 
 
-def make(name: str, **kwargs: Any) -> FromPgx:
+def make(name: str, *, max_episode_steps: _common.EpisodeSteps = _common.LIBRARY_DEFAULT,
+         **kwargs: Any) -> FromPgx:
     """Builds Pgx's game `name` as a jit_env environment.
 
     Args:
         name: A Pgx id (`pgx.available_envs()`), e.g. ``"2048"`` or ``"minatar-breakout"``.
+        max_episode_steps: Checked against the game's own limit (`jit_env.make`
+            passes it whenever it is given): chess, shogi, Gardner chess,
+            animal shogi and Go end every game after a number of steps by a
+            rule (a draw: a termination), which Pgx fixes. A shorter episode
+            is jit_env's `TimeLimit`'s (`jit_env.make` adds it); a longer one
+            is refused; None keeps the rule (it is the game's, not a time limit).
         **kwargs: Constructor arguments of the game's class, over those `pgx.make`
             passes (e.g. ``sticky_action_prob=0.0`` for the MinAtar games, ``komi=``
             for Go).
 
     Returns:
         A `FromPgx` environment.
+
+    Raises:
+        ValueError: If `max_episode_steps` is larger than the game's own limit.
     """
+    limit, _ = _common.own_limit(max_episode_steps)
+    rule = _catalogue.LIBRARIES["pgx"].episode_limits.get(name)
+    if limit is not None and rule is not None and limit > rule:
+        raise ValueError(_common.ERR_LIMIT_FIXED.format(library="Pgx", name=name, limit=rule, received=limit))
     env = pgx.make(name)
     if kwargs:
         env = type(env)(**{**_MAKE_ARGUMENTS.get(name, {}), **kwargs})

@@ -26,7 +26,7 @@ import jax
 import mujoco_playground
 
 from jit_env import _core
-from jit_env.adapters import _brax
+from jit_env.adapters import _brax, _common
 
 BENCHMARK_ID = "CartpoleBalance"
 """The Playground id `benchmarks/hub.py` measures."""
@@ -41,7 +41,7 @@ def make(name: str, *, config: Any = None, config_overrides: dict[str, Any] | No
             `mujoco_playground.registry.get_default_config(name)`).
         config_overrides: Entries of the config to replace, e.g. ``{"ctrl_dt": 0.02}``.
     """
-    with _brax._library_promotion():  # Playground's constructors broadcast with rank promotion.
+    with _common.library_promotion():  # Playground's constructors broadcast with rank promotion.
         env = mujoco_playground.registry.load(name, config=config, config_overrides=config_overrides)
     return _brax.FromBrax(env, name=name)
 

@@ -26,10 +26,8 @@ so the state's structure never depends on ``options``.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import difflib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -37,12 +35,13 @@ import jax.numpy as jnp
 import numpy as np
 import xminigrid
 from xminigrid import environment as xmg_environment
+from xminigrid import types as xmg_types
 from xminigrid import wrappers as xmg_wrappers
 from xminigrid.core import constants as xmg_constants
 from xminigrid.rendering import rgb_render as xmg_rgb_render
 
 from jit_env import _core, _struct, specs
-from jit_env.adapters import _catalogue
+from jit_env.adapters import _common
 
 BENCHMARK_ID = "MiniGrid-Empty-8x8"
 """The id `benchmarks/hub.py` times against xminigrid's own step."""
@@ -50,14 +49,8 @@ BENCHMARK_ID = "MiniGrid-Empty-8x8"
 _TILE = 32
 """Pixels per grid cell in xminigrid's drawing (its `render`'s default ``tile_size``)."""
 
-ERR_NOT_XMINIGRID = "`env` must be an xminigrid Environment, got {!r}."
-ERR_AUTO_RESET = (
-    "{wrapper} resets the xminigrid environment inside its step, which would hide episode "
-    "ends from jit_env: pass the raw environment (`xminigrid.make(id)` returns it) and wrap "
-    "the adapted environment in jit_env's auto-reset instead (e.g. `jit_env.wrappers.wrap`)."
-)
-ERR_UNKNOWN_ID = "Unknown xminigrid id {name!r}.{hint} xminigrid's ids: {ids}."
-HINT_CLOSE = " Did you mean {}?"
+NOT_XMINIGRID = "an xminigrid Environment"
+FIX_AUTO_RESET = "pass the raw environment (`xminigrid.make(id)` returns it)"
 ERR_UNKNOWN_KWARG = (
     "xminigrid's {params} has no field {name!r} (passed to make({id!r}, ...)); its fields are: "
     "{fields}."
@@ -88,32 +81,6 @@ class XMiniGridState:
 
     key: jax.Array
     timestep: Any
-
-
-@contextlib.contextmanager
-def _library_promotion() -> Iterator[None]:
-    """xminigrid relies on JAX's standard dtype promotion; allow it inside its code only."""
-    with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"):
-        yield
-
-
-def _is_key(x: Any) -> bool:
-    return jax.dtypes.issubdtype(jnp.result_type(x), jax.dtypes.prng_key)
-
-
-def _strong(tree: Any) -> Any:
-    """`tree` without weak types (a weak leaf becomes a strong one of the same dtype)."""
-    return jax.tree_util.tree_map(lambda x: x if _is_key(x) else jnp.asarray(x, jnp.result_type(x)), tree)
-
-
-def _like(new: Any, old: Any) -> Any:
-    """`new` cast to the dtypes of `old`, so a step returns the state types it was given.
-
-    Under ``JAX_ENABLE_X64`` xminigrid's reset makes some leaves 64-bit (Python
-    scalars) that its step computes in 32 bits, or the other way round; a
-    `lax.scan` needs them equal. Without x64 every cast is a no-op.
-    """
-    return jax.tree_util.tree_map(lambda n, o: n if _is_key(o) else jnp.asarray(n, o.dtype), new, old)
 
 
 def _grid_spec(shape: tuple[int, ...]) -> specs.BoundedArray:
@@ -159,13 +126,17 @@ class FromXMiniGrid(_core.Environment[XMiniGridState, jax.Array, Any]):
     >>> env = FromXMiniGrid(*xminigrid.make("MiniGrid-Empty-5x5"))  # doctest: +SKIP
     """
 
-    def __init__(self, env: Any, params: Any = None):
+    def __init__(self, env: Any, params: Any = None, *, own_time_limit: bool = True):
         """Adapts `env`.
 
         Args:
             env: An xminigrid environment (``xminigrid.make(id)[0]``), raw or
                 wrapped in wrappers that do not auto-reset.
             params: Its parameters (default: ``env.default_params()``).
+            own_time_limit: Whether the library's own episode limit (``params.max_steps``)
+                ends episodes (a truncation). False lifts it: the step there is
+                MID, and a time limit outside (jit_env's `TimeLimit`,
+                Gymnasium's) decides the episode's length.
 
         Raises:
             TypeError: If `env` is not an xminigrid environment.
@@ -174,23 +145,25 @@ class FromXMiniGrid(_core.Environment[XMiniGridState, jax.Array, Any]):
         """
         super().__init__()
         if not isinstance(env, xmg_environment.Environment):
-            raise TypeError(ERR_NOT_XMINIGRID.format(env))
+            raise TypeError(_common.ERR_NOT_LIBRARY_ENV.format(expected=NOT_XMINIGRID, env=env))
         wrapper = _auto_resetting(env)
         if wrapper is not None:
-            raise ValueError(ERR_AUTO_RESET.format(wrapper=wrapper))
+            raise ValueError(_common.ERR_AUTO_RESET.format(wrapper=wrapper, fix=FIX_AUTO_RESET))
         self._env = env
         self._params = env.default_params() if params is None else params
-        with _library_promotion():  # The layout of xminigrid's time steps, without running it.
+        with _common.library_promotion():  # The layout of xminigrid's time steps, without running it.
             layout = jax.eval_shape(lambda key: env.reset(self._params, key), jax.random.key(0))
         self._observation_spec = _observation_spec(layout.observation, self._params)
         self._action_spec = specs.DiscreteArray(int(env.num_actions(self._params)), jnp.int32, name="action")
         self._leaves = jax.tree_util.tree_flatten_with_path(self._params)
         grid = layout.state.grid
         self._render_shape = jax.ShapeDtypeStruct((grid.shape[0] * _TILE, grid.shape[1] * _TILE, 3), np.uint8)
+        self._own_time_limit = bool(own_time_limit)
 
     def __repr__(self) -> str:
         name, params = type(self._env).__name__, self._params
-        return f"FromXMiniGrid({name}, view_size={params.view_size}, max_steps={params.max_steps})"
+        lifted = "" if self._own_time_limit else ", own_time_limit=False"
+        return f"FromXMiniGrid({name}, view_size={params.view_size}, max_steps={params.max_steps}{lifted})"
 
     @property
     def xminigrid_env(self) -> Any:
@@ -238,8 +211,8 @@ class FromXMiniGrid(_core.Environment[XMiniGridState, jax.Array, Any]):
         """
         params = self._episode_params(options)
         key, reset_key = jax.random.split(key)
-        with _library_promotion():
-            timestep = _strong(self._env.reset(params, reset_key))
+        with _common.library_promotion():
+            timestep = _common.strong(self._env.reset(params, reset_key))
         return XMiniGridState(key=key, timestep=timestep), _core.restart(self._observation(timestep))
 
     def step(
@@ -255,20 +228,23 @@ class FromXMiniGrid(_core.Environment[XMiniGridState, jax.Array, Any]):
             The next state and a MID or LAST time step (LAST with discount 0
             on reaching the goal, with discount 1 at ``max_steps``).
         """
-        with _library_promotion():
-            timestep = _like(self._env.step(self._params, state.timestep, action), state.timestep)
+        with _common.library_promotion():
+            timestep = _common.like(self._env.step(self._params, state.timestep, action), state.timestep)
+        # xminigrid: LAST with discount 0 on the goal, with discount 1 at max_steps.
+        last = timestep.step_type == xmg_types.StepType.LAST
+        terminated = jnp.logical_and(last, timestep.discount == 0)
+        truncated = jnp.logical_and(last, timestep.discount > 0)
+        step_type, discount = _common.end_of_step(terminated, jnp.logical_and(truncated, self._own_time_limit))
         out = _core.TimeStep(
-            step_type=jnp.asarray(timestep.step_type, jnp.int8),
+            step_type=step_type,
             reward=jnp.asarray(timestep.reward, jnp.float32),
-            discount=jnp.asarray(timestep.discount, jnp.float32),
+            discount=discount,
             observation=self._observation(timestep),
         )
         return dataclasses.replace(state, timestep=timestep), out
 
     def _observation(self, timestep: Any) -> Any:
-        leaves = specs.unpack_spec(self._observation_spec)
-        return jax.tree_util.tree_map(lambda s, v: jnp.asarray(v, s.dtype), leaves, timestep.observation,
-                                      is_leaf=lambda x: isinstance(x, specs.Spec))
+        return _common.to_spec(timestep.observation, self._observation_spec)
 
     def render(self, state: XMiniGridState) -> Any:
         """xminigrid's picture of one (unbatched) state.
@@ -297,21 +273,23 @@ class FromXMiniGrid(_core.Environment[XMiniGridState, jax.Array, Any]):
         return self._action_spec
 
     def reward_spec(self) -> specs.Spec[Any]:
-        return specs.Array((), jnp.float32, name="reward")
+        return _common.reward_spec()
 
     def discount_spec(self) -> specs.Spec[Any]:
-        return specs.BoundedArray((), jnp.float32, 0.0, 1.0, name="discount")
+        return _common.discount_spec()
 
 
-def _ids() -> tuple[str, ...]:
-    return _catalogue.LIBRARIES["xminigrid"].ids
-
-
-def make(name: str, **kwargs: Any) -> FromXMiniGrid:
+def make(name: str, *, max_episode_steps: _common.EpisodeSteps = _common.LIBRARY_DEFAULT,
+         **kwargs: Any) -> FromXMiniGrid:
     """Builds ``xminigrid.make(name, **kwargs)`` as a `FromXMiniGrid`.
 
     Args:
         name: An xminigrid id (``"MiniGrid-Empty-5x5"``, ``"XLand-MiniGrid-R1-9x9"``, ...).
+        max_episode_steps: xminigrid's own episode limit (`jit_env.make` passes
+            it whenever it is given, see `_common.own_limit`): an int is the
+            params' ``max_steps``, None lifts it (``own_time_limit=False``;
+            the reward, ``1 - 0.9 * steps / max_steps``, keeps the id's
+            ``max_steps``).
         **kwargs: Fields of the id's xminigrid params to override, as
             `xminigrid.make` takes them: ``max_steps``, ``view_size``,
             ``height``/``width`` (where the layout allows), ``render_mode``,
@@ -326,17 +304,17 @@ def make(name: str, **kwargs: Any) -> FromXMiniGrid:
     Raises:
         ValueError: On an unknown id or a keyword that is no params field.
     """
-    if name not in _ids():
-        close = difflib.get_close_matches(name, _ids(), n=1)
-        hint = HINT_CLOSE.format(repr(close[0])) if close else ""
-        raise ValueError(ERR_UNKNOWN_ID.format(name=name, hint=hint, ids=", ".join(_ids())))
+    _common.check_id("xminigrid", name, library="xminigrid")
     env, params = xminigrid.make(name)
     fields = [f.name for f in dataclasses.fields(params)]
     for field in kwargs:
         if field not in fields:
             raise ValueError(ERR_UNKNOWN_KWARG.format(
                 params=type(params).__name__, name=field, id=name, fields=", ".join(fields)))
-    return FromXMiniGrid(env, params.replace(**kwargs) if kwargs else params)
+    limit, own_time_limit = _common.own_limit(max_episode_steps)
+    if limit is not None:
+        kwargs["max_steps"] = limit
+    return FromXMiniGrid(env, params.replace(**kwargs) if kwargs else params, own_time_limit=own_time_limit)
 
 
 def native(env: FromXMiniGrid) -> tuple[Callable[[jax.Array], Any], Callable[[Any, jax.Array, jax.Array], Any]]:
@@ -353,12 +331,12 @@ def native(env: FromXMiniGrid) -> tuple[Callable[[jax.Array], Any], Callable[[An
     library, params = env.xminigrid_env, env.params
 
     def reset_fn(key: jax.Array) -> Any:
-        with _library_promotion():
+        with _common.library_promotion():
             return library.reset(params, key)
 
     def step_fn(timestep: Any, action: jax.Array, key: jax.Array) -> Any:
         del key
-        with _library_promotion():
+        with _common.library_promotion():
             return library.step(params, timestep, action)
 
     return reset_fn, step_fn

@@ -13,11 +13,16 @@ environment inside is made without jit_env's `TimeLimit`, so nothing else
 truncates first. `gymnasium.make_vec` passes ``max_episode_steps`` to
 `jit_env.make` (jit_env's `TimeLimit`, inside the jitted step). Hub ids
 ``"<prefix>/<id>"`` are registered as ``jit_env/<prefix>.<id>`` (Gymnasium ids
-take one ``/``). A library that truncates by itself (gymnax) keeps its own
-limit in the single environment: `gymnasium.make` cannot lift it, so a
-``max_episode_steps`` larger than it ends episodes at gymnax's; pass
-``params=`` with a larger ``max_steps_in_episode``, or use `make_vec`, where
-``max_episode_steps`` sets both.
+take one ``/``). A library that ends episodes by itself (gymnax's
+``max_steps_in_episode``, Jumanji's ``time_limit``, navix's and xminigrid's
+``max_steps``, Craftax's ``max_timesteps``: `jit_env.adapters.Library.limit_in_env`)
+has that limit lifted in the single environment (``max_episode_steps=None``
+reaches the adapter), so Gymnasium's `TimeLimit` alone decides, as for
+Gymnasium's own environments: ``gymnasium.make("jit_env/gymnax.CartPole-v1",
+max_episode_steps=1000)`` runs to 1000 steps. Pgx's chess, shogi and Go end
+their games after a number of moves by a rule of the game (a termination),
+which stays. In `make_vec` ``max_episode_steps`` sets the library's own limit
+and jit_env's `TimeLimit`.
 """
 
 from __future__ import annotations
@@ -46,10 +51,12 @@ def make_single(
     options: Any = None,
     **kwargs: Any,
 ) -> _gymnasium.ToGymnasium:
-    """Gymnasium entry point: `ToGymnasium(jit_env.make(env_id, **kwargs))` without jit_env's time limit.
+    """Gymnasium entry point: `ToGymnasium(jit_env.make(env_id, **kwargs))` without a time limit.
 
     `gymnasium.make` wraps the result in Gymnasium's `TimeLimit` (the
-    registered ``max_episode_steps`` or the one it is given).
+    registered ``max_episode_steps`` or the one it is given); jit_env's
+    `TimeLimit` is left out and a library's own limit lifted
+    (``max_episode_steps=None``).
     """
     return _gymnasium.ToGymnasium(
         _jit_env_make(env_id, **{**kwargs, "max_episode_steps": None}), seed=seed,

@@ -19,7 +19,7 @@ from gymnasium.utils import env_checker
 
 import jit_env
 from jit_env import compat
-from jit_env.adapters import _conform
+from jit_env.adapters import _common
 
 REPO = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir)
 
@@ -28,7 +28,7 @@ def library_call(fn: Any) -> Any:
     """`fn` run under JAX's standard promotion, as the library's own users run it
     (the suite's conftest turns on strict promotion)."""
     def call(*args: Any) -> Any:
-        with _conform.library_promotion():
+        with _common.library_promotion():
             return fn(*args)
 
     return call
@@ -147,3 +147,28 @@ def assert_trees_equal(ours: Any, theirs: Any) -> None:
         if jnp.issubdtype(a.dtype, jax.dtypes.prng_key):
             a, b = jax.random.key_data(a), jax.random.key_data(b)
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def gymnasium_episode(env: Any, action: Any, limit: int) -> tuple[int, bool, bool]:
+    """(steps, terminated, truncated) of one Gymnasium episode with a constant action, at most `limit` steps."""
+    env.reset(seed=0)
+    for t in range(1, limit + 1):
+        _, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            return t, bool(terminated), bool(truncated)
+    return limit, False, False
+
+
+def episode(env: Any, action: Any, limit: int) -> tuple[int, float | None]:
+    """(steps, discount of the LAST step) of one jit_env episode with a constant action, in one scan."""
+    def body(state: Any, _: Any) -> Any:
+        state, timestep = env.step(state, action)
+        return state, (timestep.last(), timestep.discount)
+
+    state, _ = env.reset(jax.random.key(0))
+    _, (last, discount) = jax.jit(lambda s: jax.lax.scan(body, s, None, length=limit))(state)
+    last = np.asarray(last)
+    if not last.any():
+        return limit, None
+    end = int(np.argmax(last))
+    return end + 1, float(discount[end])

@@ -2,6 +2,7 @@
 
 import inspect
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -21,7 +22,7 @@ from gymnasium.utils import env_checker
 
 import jit_env
 from jit_env import adapters, compat, testing
-from jit_env.adapters import _brax, _catalogue
+from jit_env.adapters import _brax, _catalogue, _common
 
 pytestmark = pytest.mark.hub
 
@@ -105,7 +106,8 @@ def test_reset__fresh_independent_starts():
 
 
 def test_from_brax__refuses_a_non_brax_env():
-    with pytest.raises(TypeError, match=f"^{_brax.ERR_NOT_BRAX.format(3).replace('(', '.').replace(')', '.')}$"):
+    message = _common.ERR_NOT_LIBRARY_ENV.format(expected=_brax.NOT_BRAX, env=3)
+    with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
         adapters.FromBrax(3)
 
 

@@ -19,8 +19,9 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 from craftax import craftax_env  # noqa: E402
 
+import jit_env  # noqa: E402
 from jit_env import testing  # noqa: E402
-from jit_env.adapters import _catalogue, _craftax  # noqa: E402
+from jit_env.adapters import _catalogue, _common, _craftax  # noqa: E402
 
 pytestmark = pytest.mark.hub
 
@@ -42,9 +43,10 @@ def test_catalogue__lists_every_id_craftax_builds_without_auto_reset():
 def test_from_craftax__refuses_auto_reset_environments():
     env = craftax_env.make_craftax_env_from_name(CLASSIC, auto_reset=True)  # Classic: no jnp.
     with pytest.raises(TypeError, match=re.escape(
-            _craftax.ERR_AUTO_RESET.format(type(env).__name__))):
+            _common.ERR_AUTO_RESET.format(wrapper=type(env).__name__, fix=_craftax.FIX_AUTO_RESET))):
         _craftax.FromCraftax(env)
-    with pytest.raises(TypeError, match=re.escape(_craftax.ERR_NOT_CRAFTAX.format(None))):
+    with pytest.raises(TypeError, match=re.escape(_common.ERR_NOT_LIBRARY_ENV.format(
+            expected=_craftax.NOT_CRAFTAX, env=None))):
         _craftax.FromCraftax(None)
 
 
@@ -149,3 +151,26 @@ def test_native__is_craftax_reset_env_and_step_env():
     theirs = _games_checks.library_call(jax.eval_shape)(
         lambda k: env.craftax_env.reset_env(k, env.params)[1], jax.random.key(0))
     assert jax.tree_util.tree_structure(ours) == jax.tree_util.tree_structure(theirs)
+
+
+def test_catalogue__episode_limits_are_craftax_own():
+    library = _catalogue.LIBRARIES["craftax"]
+    assert library.limit_in_env
+    for name in library.ids:
+        assert library.episode_limits[name] == _craftax.make(name).params.max_timesteps, name
+
+
+def test_make__max_episode_steps_sets_craftax_own_limit_and_none_lifts_it():
+    noop = np.int32(0)
+    for steps in (6, 20000):  # Lowering and lifting Craftax-Classic's 10000.
+        env = jit_env.make(f"craftax/{CLASSIC}", max_episode_steps=steps)
+        assert int(env.unwrapped.params.max_timesteps) == steps
+    assert _games_checks.episode(jit_env.make(f"craftax/{CLASSIC}", max_episode_steps=6), noop, 12) == (6, 1.0)
+    # Lifted: a limit of 6 in the params no longer ends the episode (10000 steps are too long to run here).
+    classic = craftax_env.make_craftax_env_from_name(CLASSIC, auto_reset=False)
+    short = classic.default_params.replace(max_timesteps=6)
+    assert _games_checks.episode(_craftax.FromCraftax(classic, params=short), noop, 12) == (6, 1.0)
+    lifted = _craftax.FromCraftax(classic, params=short, own_time_limit=False)
+    assert _games_checks.episode(lifted, noop, 12) == (12, None)
+    assert repr(jit_env.make(f"craftax/{CLASSIC}", max_episode_steps=None)) == (
+        "FromCraftax(CraftaxClassicSymbolicEnvNoAutoReset, own_time_limit=False)")

@@ -94,7 +94,8 @@ def test_cli_list__shows_every_catalogue_id_and_the_install_hint_of_missing_libr
     out = "\n".join(lines)
     for library in LIBRARIES:
         for name in library.ids:
-            assert f"\n{library.prefix}/{name}\n" in out
+            limit = library.episode_limits.get(name, "none, the library sets none")
+            assert f"\n{library.prefix}/{name}  (time limit: {limit})\n" in out
     header = (f"\n{blocked.prefix} environments ({len(blocked.ids)}, "
               f'not installed: pip install "jit_env[{blocked.extra}]"):\n')
     assert header in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 
 import pytest
@@ -14,11 +15,12 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 from jumanji import registration  # noqa: E402
 from jumanji import wrappers as jumanji_wrappers  # noqa: E402
+from jumanji.environments.routing.sokoban import env as sokoban_env  # noqa: E402
 from jumanji.environments.routing.sokoban import generator as sokoban_generator  # noqa: E402
 
 import jit_env  # noqa: E402
 from jit_env import specs, testing  # noqa: E402
-from jit_env.adapters import _catalogue, _jumanji  # noqa: E402
+from jit_env.adapters import _catalogue, _common, _jumanji  # noqa: E402
 
 pytestmark = pytest.mark.hub
 
@@ -162,15 +164,17 @@ def test_dm_env_conformance():
 def test_from_jumanji__refuses_auto_reset_wrappers():
     wrapped = jumanji_wrappers.AutoResetWrapper(jumanji.make("Snake-v1"))
     with pytest.raises(TypeError, match=re.escape(
-            _jumanji.ERR_AUTO_RESET.format("AutoResetWrapper"))):
+            _common.ERR_AUTO_RESET.format(wrapper="AutoResetWrapper", fix=_jumanji.FIX_AUTO_RESET))):
         _jumanji.FromJumanji(wrapped)
-    with pytest.raises(TypeError, match=re.escape(_jumanji.ERR_NOT_JUMANJI.format(3))):
+    with pytest.raises(TypeError, match=re.escape(_common.ERR_NOT_LIBRARY_ENV.format(
+            expected=_jumanji.NOT_JUMANJI, env=3))):
         _jumanji.FromJumanji(3)
 
 
 def test_reset__refuses_options():
     env = _make("Snake-v1")
-    with pytest.raises(ValueError, match=re.escape(_jumanji.ERR_OPTIONS.format({"a": 1}))):
+    with pytest.raises(ValueError, match=re.escape(_common.ERR_OPTIONS.format(
+            library="Jumanji", options={"a": 1}, hint=_jumanji.OPTIONS_HINT))):
         env.reset(jax.random.key(0), options={"a": 1})
 
 
@@ -224,3 +228,35 @@ def test_make__by_name_returns_the_adapter():
     env = _jumanji.make("Snake-v1", num_rows=6, num_cols=6)
     assert isinstance(env, jit_env.Environment)
     assert env.observation_spec().as_spec_struct().grid.shape[:2] == (6, 6)
+
+
+def test_catalogue__episode_limits_are_jumanji_own():
+    library = _catalogue.LIBRARIES["jumanji"]
+    assert library.limit_in_env
+    for name in library.ids:  # The environment's `time_limit`; those without one have no entry.
+        if name == "Sokoban-v0":  # Building it opens its viewer's images (and downloads levels): its default.
+            limit = inspect.signature(sokoban_env.Sokoban).parameters["time_limit"].default
+        else:
+            limit = getattr(_make(name).jumanji_env, "time_limit", None)
+        assert library.episode_limits.get(name) == limit, name
+
+
+def test_make__max_episode_steps_sets_jumanji_own_limit_and_none_lifts_it():
+    env_id = "jumanji/RubiksCube-v0"  # One face turned again and again: a scrambled cube stays unsolved.
+    turn = np.zeros((3,), np.int32)
+    # RubiksCube's time limit is a termination in Jumanji (discount 0), kept as Jumanji means it.
+    assert _games_checks.episode(jit_env.make(env_id, max_episode_steps=7), turn, 12) == (7, 0.0)
+    env = jit_env.make(env_id, max_episode_steps=230)  # Lifting Jumanji's 200.
+    assert env.unwrapped.jumanji_env.time_limit == 230
+    assert _games_checks.episode(env, turn, 240) == (230, 0.0)
+    assert _games_checks.episode(jit_env.make(env_id), turn, 240) == (200, 0.0)
+    lifted = jit_env.make(env_id, max_episode_steps=None)
+    assert lifted.unwrapped.jumanji_env.time_limit == _common.NO_LIMIT
+    assert _games_checks.episode(lifted, turn, 240) == (240, None)
+
+
+def test_make__max_episode_steps_refused_where_jumanji_has_no_limit():
+    with pytest.raises(ValueError, match=re.escape(_common.ERR_NO_OWN_LIMIT.format(
+            library="Jumanji", name="TSP-v1", received=5))):
+        _jumanji.make("TSP-v1", max_episode_steps=5)
+    assert _jumanji.make("TSP-v1", max_episode_steps=_common.LIBRARY_DEFAULT).jumanji_env.num_cities == 20

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import warnings
 
+import _games_checks
 import gymnasium
 import jax
 import jax.numpy as jnp
@@ -19,8 +20,9 @@ from dm_env import test_utils  # noqa: E402
 from gymnasium.utils import env_checker  # noqa: E402
 from navix import observations as navix_observations  # noqa: E402
 
+import jit_env  # noqa: E402
 from jit_env import compat, testing  # noqa: E402
-from jit_env.adapters import _catalogue, _navix  # noqa: E402
+from jit_env.adapters import _catalogue, _common, _navix  # noqa: E402
 
 pytestmark = pytest.mark.hub
 
@@ -129,7 +131,8 @@ def test_make__other_observation_functions():
 
 def test_reset__options_refused():
     env = _navix.make("Navix-Empty-5x5-v0")
-    with pytest.raises(ValueError, match=re.escape(_navix.ERR_OPTIONS.format({"max_steps": 3}))):
+    with pytest.raises(ValueError, match=re.escape(_common.ERR_OPTIONS.format(
+            library="navix", options={"max_steps": 3}, hint=_navix.OPTIONS_HINT))):
         env.reset(jax.random.key(0), options={"max_steps": 3})
 
 
@@ -137,7 +140,8 @@ def test_make__unknown_id_refused():
     with pytest.raises(ValueError, match=re.escape("Unknown navix id 'Navix-Empty-5x5-v1'. Did you mean "
                                                    "'Navix-Empty-5x5-v0'?")):
         _navix.make("Navix-Empty-5x5-v1")
-    with pytest.raises(TypeError, match=re.escape(_navix.ERR_NOT_NAVIX.format("Room"))):
+    with pytest.raises(TypeError, match=re.escape(_common.ERR_NOT_LIBRARY_ENV.format(
+            expected=_navix.NOT_NAVIX, env="Room"))):
         _navix.FromNavix("Room")
 
 
@@ -227,3 +231,29 @@ def test_reset__fresh_start_per_key_raw_or_typed():
     _, typed = env.reset(jax.random.key(5))
     _, raw = env.reset(jax.random.PRNGKey(5))
     np.testing.assert_array_equal(typed.observation, raw.observation)
+
+
+def test_catalogue__episode_limits_are_navix_own():
+    library = _catalogue.LIBRARIES["navix"]
+    assert library.limit_in_env
+    for name in library.ids:
+        assert library.episode_limits[name] == navix.make(name).max_steps, name
+
+
+def test_make__max_episode_steps_sets_navix_own_limit_and_none_lifts_it():
+    env_id, turn = "navix/Navix-Empty-5x5-v0", np.int32(0)  # Turning on the spot never reaches the goal.
+    assert _games_checks.episode(jit_env.make(env_id), turn, 130) == (100, 1.0)
+    for steps in (7, 120):  # Lowering and lifting navix's 100.
+        env = jit_env.make(env_id, max_episode_steps=steps)
+        assert env.unwrapped.navix_env.max_steps == steps
+        assert _games_checks.episode(env, turn, 130) == (steps, 1.0)
+    assert _games_checks.episode(jit_env.make(env_id, max_episode_steps=None), turn, 130) == (130, None)
+
+
+def test_gymnasium_make__max_episode_steps_lifts_navix_own_limit():
+    compat.register_gymnasium_envs()
+    for steps in (None, 40, 150):
+        extra = {} if steps is None else {"max_episode_steps": steps}
+        env = gymnasium.make("jit_env/navix.Navix-Empty-5x5-v0", **extra)
+        assert env.spec.max_episode_steps == (steps or 100)
+        assert _games_checks.gymnasium_episode(env, 0, 200) == (steps or 100, False, True)

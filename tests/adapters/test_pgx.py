@@ -13,8 +13,9 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
+import jit_env  # noqa: E402
 from jit_env import testing  # noqa: E402
-from jit_env.adapters import _catalogue, _pgx  # noqa: E402
+from jit_env.adapters import _catalogue, _common, _pgx  # noqa: E402
 
 pytestmark = pytest.mark.hub
 
@@ -122,13 +123,15 @@ def test_dm_env_conformance():
 
 
 def test_from_pgx__refuses_other_objects():
-    with pytest.raises(TypeError, match=re.escape(_pgx.ERR_NOT_PGX.format("2048"))):
+    with pytest.raises(TypeError, match=re.escape(_common.ERR_NOT_LIBRARY_ENV.format(
+            expected=_pgx.NOT_PGX, env="2048"))):
         _pgx.FromPgx("2048")
 
 
 def test_reset__refuses_options():
     env = _pgx.make("2048")
-    with pytest.raises(ValueError, match=re.escape(_pgx.ERR_OPTIONS.format({"a": 1}))):
+    with pytest.raises(ValueError, match=re.escape(_common.ERR_OPTIONS.format(
+            library="Pgx", options={"a": 1}, hint=_pgx.OPTIONS_HINT))):
         env.reset(jax.random.key(0), options={"a": 1})
 
 
@@ -166,3 +169,28 @@ def test_x64__every_id_layouts_match():
             assert outcome != "ok", f"{name} now traces under x64: drop it from the list"
         else:
             assert outcome == "ok", (name, outcome)
+
+
+def test_catalogue__episode_limits_are_the_games_own_rules():
+    from pgx import animal_shogi, gardner_chess
+    from pgx._src.games import chess, shogi
+
+    library = _catalogue.LIBRARIES["pgx"]
+    rules = {"chess": chess.MAX_TERMINATION_STEPS, "shogi": shogi.MAX_TERMINATION_STEPS,
+             "gardner_chess": gardner_chess.MAX_TERMINATION_STEPS,
+             "animal_shogi": animal_shogi.MAX_TERMINATION_STEPS,
+             "go_9x9": pgx.make("go_9x9")._game.max_termination_steps,
+             "go_19x19": pgx.make("go_19x19")._game.max_termination_steps}
+    assert library.limit_in_env
+    assert dict(library.episode_limits) == rules
+
+
+def test_make__max_episode_steps_past_a_game_rule_is_refused():
+    with pytest.raises(ValueError, match=re.escape(_common.ERR_LIMIT_FIXED.format(
+            library="Pgx", name="chess", limit=512, received=600))):
+        jit_env.make("pgx/chess", max_episode_steps=600)
+    assert repr(jit_env.make("pgx/chess", max_episode_steps=100)) == (
+        "TimeLimit(FromPgx('chess'), max_episode_steps=100)")
+    assert repr(jit_env.make("pgx/chess")) == "FromPgx('chess')"  # The rule ends its games.
+    noop = np.int32(0)  # MinAtar's games have no limit: jit_env's TimeLimit alone.
+    assert _games_checks.episode(jit_env.make("pgx/minatar-breakout", max_episode_steps=5), noop, 8) == (5, 1.0)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import warnings
 
+import _games_checks
 import gymnasium
 import jax
 import jax.numpy as jnp
@@ -22,8 +23,9 @@ from xminigrid import wrappers as xmg_wrappers  # noqa: E402
 from xminigrid.core import constants as xmg_constants  # noqa: E402
 from xminigrid.core import goals as xmg_goals  # noqa: E402
 
+import jit_env  # noqa: E402
 from jit_env import compat, testing  # noqa: E402
-from jit_env.adapters import _catalogue, _xminigrid  # noqa: E402
+from jit_env.adapters import _catalogue, _common, _xminigrid  # noqa: E402
 
 pytestmark = pytest.mark.hub
 
@@ -140,9 +142,11 @@ def test_reset__options_of_other_shapes_or_structure_refused():
 def test_from_xminigrid__refuses_auto_resetting_wrappers():
     library, params = _library("MiniGrid-Empty-5x5")
     for wrapper in (xmg_wrappers.GymAutoResetWrapper, xmg_wrappers.DmEnvAutoResetWrapper):
-        with pytest.raises(ValueError, match=re.escape(_xminigrid.ERR_AUTO_RESET.format(wrapper=wrapper.__name__))):
+        with pytest.raises(ValueError, match=re.escape(_common.ERR_AUTO_RESET.format(
+                wrapper=wrapper.__name__, fix=_xminigrid.FIX_AUTO_RESET))):
             _xminigrid.FromXMiniGrid(wrapper(library), params)
-    with pytest.raises(TypeError, match=re.escape(_xminigrid.ERR_NOT_XMINIGRID.format("Empty"))):
+    with pytest.raises(TypeError, match=re.escape(_common.ERR_NOT_LIBRARY_ENV.format(
+            expected=_xminigrid.NOT_XMINIGRID, env="Empty"))):
         _xminigrid.FromXMiniGrid("Empty")
 
 
@@ -254,3 +258,22 @@ def test_reset__fresh_start_per_key_raw_or_typed():
     typed, _ = env.reset(jax.random.key(5))
     raw, _ = env.reset(jax.random.PRNGKey(5))
     np.testing.assert_array_equal(typed.timestep.state.agent.position, raw.timestep.state.agent.position)
+
+
+def test_catalogue__episode_limits_are_xminigrid_own():
+    library = _catalogue.LIBRARIES["xminigrid"]
+    assert library.limit_in_env
+    for name in library.ids:
+        assert library.episode_limits[name] == xminigrid.make(name)[1].max_steps, name
+
+
+def test_make__max_episode_steps_sets_xminigrid_own_limit_and_none_lifts_it():
+    env_id, turn = "xminigrid/MiniGrid-Empty-5x5", np.int32(1)  # Turning on the spot never reaches the goal.
+    assert _games_checks.episode(jit_env.make(env_id), turn, 130) == (100, 1.0)
+    for steps in (7, 120):  # Lowering and lifting xminigrid's 100.
+        env = jit_env.make(env_id, max_episode_steps=steps)
+        assert env.unwrapped.params.max_steps == steps
+        assert _games_checks.episode(env, turn, 130) == (steps, 1.0)
+    lifted = jit_env.make(env_id, max_episode_steps=None)
+    assert lifted.unwrapped.params.max_steps == 100  # Kept for xminigrid's reward.
+    assert _games_checks.episode(lifted, turn, 130) == (130, None)
