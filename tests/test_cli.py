@@ -13,7 +13,6 @@ import subprocess
 import sys
 import textwrap
 
-import jax
 import pytest
 
 import jit_env
@@ -57,14 +56,6 @@ def modules(tmp_path, monkeypatch):
     yield
     for name in ("good_envs", "broken_envs"):
         sys.modules.pop(name, None)
-
-
-@pytest.fixture(autouse=True)
-def _cache_switch_restored():
-    """--no-cache turns JAX's cache off in this process: back as it was after each test."""
-    before = jax.config.jax_enable_compilation_cache
-    yield
-    jax.config.update("jax_enable_compilation_cache", before)
 
 
 def _usage_error(message: str) -> str:

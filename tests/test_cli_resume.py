@@ -16,7 +16,6 @@ import subprocess
 import sys
 import time
 
-import jax
 import pytest
 
 from jit_env import _cli
@@ -25,14 +24,6 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 # Short runs: 4 CartPole envs, chunks of 5 steps.
 SMALL = ["--num-envs", "4", "--steps", "20", "--chunk", "5", "--no-cache"]
-
-
-@pytest.fixture(autouse=True)
-def _cache_switch_restored():
-    """--no-cache turns JAX's cache off in this process: back as it was after each test."""
-    before = jax.config.jax_enable_compilation_cache
-    yield
-    jax.config.update("jax_enable_compilation_cache", before)
 
 
 def _usage_error(message: str) -> str:
