@@ -1,12 +1,16 @@
 """MuJoCo Playground through FromBrax: ids by suite, lockstep, specs, bridges."""
 
+import os
+import re
 import subprocess
 
+import _hub_checks
 import jax
 import jax.numpy as jnp
 import mujoco_playground
 import numpy as np
 import pytest
+from mujoco_playground._src import mjx_env
 
 import jit_env
 from jit_env import adapters, compat, testing
@@ -90,13 +94,33 @@ def _dm_control(name):
 
 
 # The locomotion and manipulation suites clone MuJoCo Menagerie from GitHub when first built:
-# offline that fails (git clone exits 128).
-_OFFLINE = pytest.mark.xfail(raises=subprocess.CalledProcessError, strict=False,
+# offline that fails (git clone exits 128), and make says so (ERR_MENAGERIE).
+_OFFLINE = pytest.mark.xfail(raises=RuntimeError, strict=False,
                              reason="builds clone mujoco_menagerie from GitHub; offline git clone fails")
+
+
+# Playground's failed clone leaves its `git` process's pipes open (its `_clone_with_progress`).
+@pytest.mark.filterwarnings("ignore:Exception ignored in. <_io.FileIO:pytest.PytestUnraisableExceptionWarning")
+def test_make__menagerie_clone_failure_names_the_folder_and_the_fix(tmp_path, monkeypatch):
+    name = mujoco_playground.locomotion.ALL_ENVS[0]
+    if mjx_env.MENAGERIE_PATH.exists():  # Cloned before, where GitHub was reachable: it builds.
+        assert isinstance(jit_env.make(f"playground/{name}", **JAX_IMPL).unwrapped, adapters.FromBrax)
+        return
+    # A `git` that fails as an offline clone does, so the test never downloads the Menagerie.
+    git = tmp_path / "git"
+    git.write_text("#!/bin/sh\necho 'fatal: unable to access github.com' >&2\nexit 128\n")
+    git.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    error = subprocess.CalledProcessError(128, ["git", "clone"])
+    message = _playground.ERR_MENAGERIE.format(
+        name=name, path=mjx_env.MENAGERIE_PATH, error=error, commit=mjx_env.MENAGERIE_COMMIT_SHA)
+    with pytest.raises(RuntimeError, match=f"^{re.escape(message)}$"):
+        jit_env.make(f"playground/{name}", **JAX_IMPL)
+    assert not mjx_env.MENAGERIE_PATH.exists()
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [pytest.param(n, marks=[] if _dm_control(n) else [_OFFLINE])
                                   for n in LIBRARY.ids])
-def test_every_id__passes_check_env(name):
-    testing.check_env(jit_env.make(f"playground/{name}", **JAX_IMPL), num_steps=5, batch_size=2)
+def test_every_id__passes_check_env_and_the_bridges(name):
+    _hub_checks.check_every_id(lambda: jit_env.make(f"playground/{name}", **JAX_IMPL), num_steps=5)
