@@ -1,4 +1,4 @@
-"""Checks the Jumanji, Craftax and Pgx adapter tests share: the bridges, x64 and lockstep."""
+"""Checks the hub adapter tests share: the bridges, x64 and lockstep."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from dm_env import test_utils
 from gymnasium.utils import env_checker
 
 import jit_env
-from jit_env import compat
+from jit_env import compat, testing, wrappers
 from jit_env.adapters import _common
 
 REPO = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir)
@@ -34,27 +34,41 @@ def library_call(fn: Any) -> Any:
     return call
 
 
+def _without_warnings_of_ours(run: Any) -> None:
+    """Runs `run()` and fails on any warning Gymnasium's checker or jit_env raised.
+
+    The libraries' own warnings while they build and trace (brax's deprecation
+    notices, MJX's renamed fields) are theirs, not the bridge's, and pass.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run()
+    ours = [f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})" for w in caught
+            if "WARN:" in str(w.message) or any(
+                part in w.filename for part in ("/gymnasium/", "/jit_env/", "/tests/"))]
+    assert not ours, ours
+
+
 def check_gymnasium(make_env: Any, *, renders: bool) -> None:
-    """Gymnasium's env checker through `ToGymnasium`, every warning an error.
+    """Gymnasium's env checker through `ToGymnasium`, none of its warnings raised.
 
     With `renders`, the environment is made through `gymnasium.make` (a spec), so
     the checker also renders in every declared mode; without, the render check is
     left out because the library's picture is not a jittable RGB array (Pgx's
     SVG, Jumanji's matplotlib figure), which the bridge's "rgb_array" mode needs.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        if not renders:
-            env_checker.check_env(compat.ToGymnasium(make_env(), seed=0),
-                                  skip_render_check=True)
-            return
-        gymnasium.register(
-            id="jit_env_games/Adapted-v0",
-            entry_point=lambda **kwargs: compat.ToGymnasium(make_env(), **kwargs))
-        try:
-            env_checker.check_env(gymnasium.make("jit_env_games/Adapted-v0").unwrapped)
-        finally:
-            del gymnasium.registry["jit_env_games/Adapted-v0"]
+    if not renders:
+        bridge = compat.ToGymnasium(make_env(), seed=0)
+        _without_warnings_of_ours(lambda: env_checker.check_env(bridge, skip_render_check=True))
+        return
+    gymnasium.register(
+        id="jit_env_hub/Adapted-v0",
+        entry_point=lambda **kwargs: compat.ToGymnasium(make_env(), **kwargs))
+    try:
+        _without_warnings_of_ours(
+            lambda: env_checker.check_env(gymnasium.make("jit_env_hub/Adapted-v0").unwrapped))
+    finally:
+        del gymnasium.registry["jit_env_hub/Adapted-v0"]
 
 
 def run_vector(env: jit_env.Environment, *, num_envs: int = 3, steps: int = 8) -> None:
@@ -71,7 +85,10 @@ def run_vector(env: jit_env.Environment, *, num_envs: int = 3, steps: int = 8) -
 
 
 def dm_env_conformance(make_env: Any, actions: Any) -> type:
-    """A dm_env `EnvironmentTestMixin` test case for `ToDeepmindEnv(make_env())`."""
+    """A dm_env `EnvironmentTestMixin` test case for `ToDeepmindEnv(make_env())`.
+
+    `actions()` yields the long test's action sequence; None keeps the mixin's
+    (its spec's `generate_value`, 20 times)."""
     from absl.testing import absltest
 
     class Conformance(test_utils.EnvironmentTestMixin, absltest.TestCase):
@@ -79,7 +96,7 @@ def dm_env_conformance(make_env: Any, actions: Any) -> type:
             return compat.ToDeepmindEnv(make_env(), seed=0)
 
         def make_action_sequence(self) -> Any:
-            yield from actions()
+            yield from (super().make_action_sequence() if actions is None else actions())
 
     return Conformance
 
@@ -93,6 +110,27 @@ def run_conformance(case: type) -> None:
     problems = result.errors + result.failures
     assert result.testsRun > 0
     assert not problems, problems[0][1]
+
+
+def check_every_id(make_env: Any, *, num_steps: int = 20, batch_size: int = 2,
+                   episode_steps: int = 3, view: Any = None) -> None:
+    """What every hub id passes: jit_env's checker, then the three bridges.
+
+    `make_env()` builds the environment as `jit_env.make` gives it; the bridges
+    take `view(make_env())` where a `view` is given (a multi-player game's
+    single-agent view: Gymnasium wants a scalar reward). The bridges:
+    Gymnasium's env checker through `ToGymnasium` (every warning an error, the
+    render check left out: each library's tests render), `ToGymnasiumVector` for
+    a few random steps, and dm_env's conformance mixin through `ToDeepmindEnv`
+    on episodes cut at `episode_steps` steps, so the mixin also sees LAST
+    followed by FIRST.
+    """
+    testing.check_env(make_env(), num_steps=num_steps, batch_size=batch_size)
+    bridged = make_env if view is None else lambda: view(make_env())
+    check_gymnasium(bridged, renders=False)
+    run_vector(bridged(), num_envs=2, steps=2 * episode_steps)
+    run_conformance(dm_env_conformance(
+        lambda: wrappers.TimeLimit(bridged(), max_episode_steps=episode_steps), actions=None))
 
 
 def x64_layouts(module: str, ids: list[str], kwargs: str = "{}") -> dict[str, Any]:

@@ -8,6 +8,7 @@ import sys
 import textwrap
 import warnings
 
+import _hub_checks
 import brax.envs
 import dm_env
 import gymnasium
@@ -21,7 +22,7 @@ from dm_env import test_utils
 from gymnasium.utils import env_checker
 
 import jit_env
-from jit_env import adapters, compat, testing
+from jit_env import adapters, compat
 from jit_env.adapters import _brax, _catalogue, _common
 
 pytestmark = pytest.mark.hub
@@ -50,8 +51,8 @@ def test_make__is_the_raw_env_in_jit_env_time_limit():
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=[] if n in FAST else [pytest.mark.slow])
                                   for n in LIBRARY.ids])
-def test_every_id__passes_check_env(name):
-    testing.check_env(jit_env.make(f"brax/{name}"), num_steps=20)
+def test_every_id__passes_check_env_and_the_bridges(name):
+    _hub_checks.check_every_id(lambda: jit_env.make(f"brax/{name}"), num_steps=20, batch_size=3)
 
 
 @pytest.mark.parametrize("name", FAST)

@@ -13,14 +13,13 @@ import pytest
 
 craftax = pytest.importorskip("craftax", reason="needs the craftax extra (tox -e hub)")
 
-import _games_checks  # noqa: E402
+import _hub_checks  # noqa: E402
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 from craftax import craftax_env  # noqa: E402
 
 import jit_env  # noqa: E402
-from jit_env import testing  # noqa: E402
 from jit_env.adapters import _catalogue, _common, _craftax  # noqa: E402
 
 pytestmark = pytest.mark.hub
@@ -30,7 +29,7 @@ CLASSIC = "Craftax-Classic-Symbolic-v1"
 
 
 def test_catalogue__lists_every_id_craftax_builds_without_auto_reset():
-    build = _games_checks.library_call(craftax_env.make_craftax_env_from_name)
+    build = _hub_checks.library_call(craftax_env.make_craftax_env_from_name)
     for name in IDS:
         assert build(name, False) is not None
     for name in IDS:  # The "-AutoReset-v1" aliases only exist with auto-reset.
@@ -75,8 +74,8 @@ def test_make__pixels_ids_build_under_strict_promotion():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", IDS)
-def test_make__every_id_passes_check_env(name):
-    testing.check_env(_craftax.make(name), num_steps=20, batch_size=2)
+def test_make__every_id_passes_check_env_and_the_bridges(name):
+    _hub_checks.check_every_id(lambda: _craftax.make(name), num_steps=20, batch_size=2)
 
 
 @pytest.mark.slow
@@ -108,17 +107,17 @@ def test_step__in_lockstep_with_craftax(name):
     craft = env.craftax_env
     params = env.params
     reset, step = jax.jit(env.reset), jax.jit(env.step)
-    own_step = _games_checks.library_call(jax.jit(craft.step_env))
+    own_step = _hub_checks.library_call(jax.jit(craft.step_env))
     state, _ = reset(jax.random.key(3))
-    own_reset = _games_checks.library_call(jax.jit(craft.reset_env))
+    own_reset = _hub_checks.library_call(jax.jit(craft.reset_env))
     _, theirs = own_reset(jax.random.split(jax.random.key(3))[1], params)
-    _games_checks.assert_trees_equal(state.env_state, theirs)
+    _hub_checks.assert_trees_equal(state.env_state, theirs)
     actions = jax.random.randint(jax.random.key(1), (25,), 0, int(env.action_spec().num_values))
     for action in actions:
         step_key = jax.random.split(state.key)[1]
         state, timestep = step(state, action)
         observation, theirs, reward, done, info = own_step(step_key, theirs, action, params)
-        _games_checks.assert_trees_equal(state.env_state, theirs)
+        _hub_checks.assert_trees_equal(state.env_state, theirs)
         np.testing.assert_array_equal(np.asarray(timestep.observation), np.asarray(observation))
         assert float(timestep.reward) == float(reward)
         assert bool(timestep.last()) == bool(done)
@@ -127,28 +126,28 @@ def test_step__in_lockstep_with_craftax(name):
 
 @pytest.mark.slow
 def test_bridges__gymnasium_dm_env_and_vector():
-    _games_checks.check_gymnasium(lambda: _craftax.make(CLASSIC), renders=True)
-    _games_checks.run_vector(_craftax.make(CLASSIC), num_envs=2, steps=4)
+    _hub_checks.check_gymnasium(lambda: _craftax.make(CLASSIC), renders=True)
+    _hub_checks.run_vector(_craftax.make(CLASSIC), num_envs=2, steps=4)
 
     def actions():
         for i in range(30):
             yield np.int32(i % 17)
 
-    _games_checks.run_conformance(
-        _games_checks.dm_env_conformance(lambda: _craftax.make(CLASSIC), actions))
+    _hub_checks.run_conformance(
+        _hub_checks.dm_env_conformance(lambda: _craftax.make(CLASSIC), actions))
 
 
 @pytest.mark.slow
 def test_x64__reset_and_step_layouts_match():
-    result = _games_checks.x64_layouts("_craftax", list(IDS))
+    result = _hub_checks.x64_layouts("_craftax", list(IDS))
     assert result == dict.fromkeys(IDS, "ok")
 
 
 def test_native__is_craftax_reset_env_and_step_env():
     env = _craftax.make(CLASSIC)
     reset, _ = _craftax.native(env)
-    ours = _games_checks.library_call(jax.eval_shape)(reset, jax.random.key(0))
-    theirs = _games_checks.library_call(jax.eval_shape)(
+    ours = _hub_checks.library_call(jax.eval_shape)(reset, jax.random.key(0))
+    theirs = _hub_checks.library_call(jax.eval_shape)(
         lambda k: env.craftax_env.reset_env(k, env.params)[1], jax.random.key(0))
     assert jax.tree_util.tree_structure(ours) == jax.tree_util.tree_structure(theirs)
 
@@ -165,12 +164,12 @@ def test_make__max_episode_steps_sets_craftax_own_limit_and_none_lifts_it():
     for steps in (6, 20000):  # Lowering and lifting Craftax-Classic's 10000.
         env = jit_env.make(f"craftax/{CLASSIC}", max_episode_steps=steps)
         assert int(env.unwrapped.params.max_timesteps) == steps
-    assert _games_checks.episode(jit_env.make(f"craftax/{CLASSIC}", max_episode_steps=6), noop, 12) == (6, 1.0)
+    assert _hub_checks.episode(jit_env.make(f"craftax/{CLASSIC}", max_episode_steps=6), noop, 12) == (6, 1.0)
     # Lifted: a limit of 6 in the params no longer ends the episode (10000 steps are too long to run here).
     classic = craftax_env.make_craftax_env_from_name(CLASSIC, auto_reset=False)
     short = classic.default_params.replace(max_timesteps=6)
-    assert _games_checks.episode(_craftax.FromCraftax(classic, params=short), noop, 12) == (6, 1.0)
+    assert _hub_checks.episode(_craftax.FromCraftax(classic, params=short), noop, 12) == (6, 1.0)
     lifted = _craftax.FromCraftax(classic, params=short, own_time_limit=False)
-    assert _games_checks.episode(lifted, noop, 12) == (12, None)
+    assert _hub_checks.episode(lifted, noop, 12) == (12, None)
     assert repr(jit_env.make(f"craftax/{CLASSIC}", max_episode_steps=None)) == (
         "FromCraftax(CraftaxClassicSymbolicEnvNoAutoReset, own_time_limit=False)")

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import textwrap
 
-import _games_checks
+import _hub_checks
 import gymnasium
 import gymnax
 import jax
@@ -238,18 +238,18 @@ def test_gymnasium_make__max_episode_steps_lifts_gymnax_own_limit():
     action = np.zeros((1,), np.float32)
     for steps in (None, 120, 300):
         extra = {} if steps is None else {"max_episode_steps": steps}
-        theirs = _games_checks.gymnasium_episode(gymnasium.make("Pendulum-v1", **extra), action, 400)
+        theirs = _hub_checks.gymnasium_episode(gymnasium.make("Pendulum-v1", **extra), action, 400)
         ours = gymnasium.make("jit_env/gymnax.Pendulum-v1", **extra)
         assert ours.spec.max_episode_steps == (steps or 200)
-        assert _games_checks.gymnasium_episode(ours, action, 400) == theirs == (steps or 200, False, True)
+        assert _hub_checks.gymnasium_episode(ours, action, 400) == theirs == (steps or 200, False, True)
 
 
 def test_make__max_episode_steps_sets_gymnax_own_limit_and_none_lifts_it():
     action = np.zeros((1,), np.float32)
-    assert _games_checks.episode(jit_env.make("gymnax/Pendulum-v1"), action, 260) == (200, 1.0)
+    assert _hub_checks.episode(jit_env.make("gymnax/Pendulum-v1"), action, 260) == (200, 1.0)
     for steps in (20, 250):  # Lowering and lifting gymnax's 200.
         env = jit_env.make("gymnax/Pendulum-v1", max_episode_steps=steps)
         assert env.unwrapped.params.max_steps_in_episode == steps
-        assert _games_checks.episode(env, action, 260) == (steps, 1.0)
+        assert _hub_checks.episode(env, action, 260) == (steps, 1.0)
     # None: no limit at all (gymnax's own lifted, no TimeLimit), as for the built-in environments.
-    assert _games_checks.episode(jit_env.make("gymnax/Pendulum-v1", max_episode_steps=None), action, 260) == (260, None)
+    assert _hub_checks.episode(jit_env.make("gymnax/Pendulum-v1", max_episode_steps=None), action, 260) == (260, None)

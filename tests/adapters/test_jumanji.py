@@ -9,7 +9,7 @@ import pytest
 
 jumanji = pytest.importorskip("jumanji", reason="needs the jumanji extra (tox -e hub)")
 
-import _games_checks  # noqa: E402
+import _hub_checks  # noqa: E402
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
@@ -64,9 +64,8 @@ def _marks(name: str) -> list[pytest.MarkDecorator]:
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=_marks(n)) for n in IDS])
-def test_make__every_id_passes_check_env(name):
-    env = _make(name)
-    testing.check_env(env, num_steps=30)
+def test_make__every_id_passes_check_env_and_the_bridges(name):
+    _hub_checks.check_every_id(lambda: _make(name), num_steps=30, batch_size=3)
 
 
 def test_spec_to_spec__keeps_structure_shapes_dtypes_and_bounds():
@@ -94,20 +93,20 @@ def test_step__in_lockstep_with_jumanji(name):
     env = _make(name)
     jumanji_env = env.jumanji_env
     reset, step = jax.jit(env.reset), jax.jit(env.step)
-    own_reset = _games_checks.library_call(jax.jit(jumanji_env.reset))
-    own_step = _games_checks.library_call(jax.jit(jumanji_env.step))
+    own_reset = _hub_checks.library_call(jax.jit(jumanji_env.reset))
+    own_step = _hub_checks.library_call(jax.jit(jumanji_env.step))
     key = jax.random.key(7)
     state, timestep = reset(key)
     theirs, their_timestep = own_reset(jax.random.split(key)[1])
-    _games_checks.assert_trees_equal(state, theirs)
-    _games_checks.assert_trees_equal(timestep.observation, their_timestep.observation)
+    _hub_checks.assert_trees_equal(state, theirs)
+    _hub_checks.assert_trees_equal(timestep.observation, their_timestep.observation)
     ends = 0
     for i in range(60):
         action = env.action_spec().sample(jax.random.key(1000 + i))
         state, timestep = step(state, action)
         theirs, their_timestep = own_step(theirs, action)
-        _games_checks.assert_trees_equal(state, theirs)
-        _games_checks.assert_trees_equal(timestep.observation, their_timestep.observation)
+        _hub_checks.assert_trees_equal(state, theirs)
+        _hub_checks.assert_trees_equal(timestep.observation, their_timestep.observation)
         assert float(timestep.reward) == float(their_timestep.reward)
         assert float(timestep.discount) == float(their_timestep.discount)
         assert int(timestep.step_type) == int(their_timestep.step_type)
@@ -145,11 +144,11 @@ def test_step__termination_zeroes_discount():
 
 
 def test_gymnasium_check_env__passes_without_warnings():
-    _games_checks.check_gymnasium(lambda: _make("Snake-v1"), renders=False)
+    _hub_checks.check_gymnasium(lambda: _make("Snake-v1"), renders=False)
 
 
 def test_gymnasium_vector__runs():
-    _games_checks.run_vector(_make("Snake-v1"))
+    _hub_checks.run_vector(_make("Snake-v1"))
 
 
 def test_dm_env_conformance():
@@ -157,8 +156,8 @@ def test_dm_env_conformance():
         for i in range(60):
             yield np.int32(i % 4)
 
-    _games_checks.run_conformance(
-        _games_checks.dm_env_conformance(lambda: _make("Snake-v1"), actions))
+    _hub_checks.run_conformance(
+        _hub_checks.dm_env_conformance(lambda: _make("Snake-v1"), actions))
 
 
 def test_from_jumanji__refuses_auto_reset_wrappers():
@@ -187,13 +186,13 @@ def test_reset__fresh_independent_starts():
 
 def test_native__is_jumanjis_own_reset_and_step():
     env = _make("Snake-v1")
-    reset, step = map(_games_checks.library_call, _jumanji.native(env))
-    own_reset = _games_checks.library_call(env.jumanji_env.reset)
-    own_step = _games_checks.library_call(env.jumanji_env.step)
+    reset, step = map(_hub_checks.library_call, _jumanji.native(env))
+    own_reset = _hub_checks.library_call(env.jumanji_env.reset)
+    own_step = _hub_checks.library_call(env.jumanji_env.step)
     state = reset(jax.random.key(3))
-    _games_checks.assert_trees_equal(state, own_reset(jax.random.key(3))[0])
+    _hub_checks.assert_trees_equal(state, own_reset(jax.random.key(3))[0])
     after = step(state, jnp.int32(0), jax.random.key(4))
-    _games_checks.assert_trees_equal(after, own_step(state, jnp.int32(0))[0])
+    _hub_checks.assert_trees_equal(after, own_step(state, jnp.int32(0))[0])
 
 
 def test_render__returns_an_rgb_array_with_an_rgb_viewer():
@@ -210,7 +209,7 @@ def test_render__returns_an_rgb_array_with_an_rgb_viewer():
 
 @pytest.mark.slow
 def test_x64__reset_and_step_layouts_match():
-    result = _games_checks.x64_layouts(
+    result = _hub_checks.x64_layouts(
         "_jumanji", [n for n in IDS if n != "Sokoban-v0"])
     for name, outcome in result.items():
         if name in X64_BROKEN_UPSTREAM:
@@ -220,7 +219,7 @@ def test_x64__reset_and_step_layouts_match():
 
 
 def test_x64__fast_ids_carry_through_scan():
-    result = _games_checks.x64_layouts("_jumanji", ["Snake-v1", "JobShop-v0", "PacMan-v1"])
+    result = _hub_checks.x64_layouts("_jumanji", ["Snake-v1", "JobShop-v0", "PacMan-v1"])
     assert result == {"Snake-v1": "ok", "JobShop-v0": "ok", "PacMan-v1": "ok"}
 
 
@@ -245,14 +244,14 @@ def test_make__max_episode_steps_sets_jumanji_own_limit_and_none_lifts_it():
     env_id = "jumanji/RubiksCube-v0"  # One face turned again and again: a scrambled cube stays unsolved.
     turn = np.zeros((3,), np.int32)
     # RubiksCube's time limit is a termination in Jumanji (discount 0), kept as Jumanji means it.
-    assert _games_checks.episode(jit_env.make(env_id, max_episode_steps=7), turn, 12) == (7, 0.0)
+    assert _hub_checks.episode(jit_env.make(env_id, max_episode_steps=7), turn, 12) == (7, 0.0)
     env = jit_env.make(env_id, max_episode_steps=230)  # Lifting Jumanji's 200.
     assert env.unwrapped.jumanji_env.time_limit == 230
-    assert _games_checks.episode(env, turn, 240) == (230, 0.0)
-    assert _games_checks.episode(jit_env.make(env_id), turn, 240) == (200, 0.0)
+    assert _hub_checks.episode(env, turn, 240) == (230, 0.0)
+    assert _hub_checks.episode(jit_env.make(env_id), turn, 240) == (200, 0.0)
     lifted = jit_env.make(env_id, max_episode_steps=None)
     assert lifted.unwrapped.jumanji_env.time_limit == _common.NO_LIMIT
-    assert _games_checks.episode(lifted, turn, 240) == (240, None)
+    assert _hub_checks.episode(lifted, turn, 240) == (240, None)
 
 
 def test_make__max_episode_steps_refused_where_jumanji_has_no_limit():

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import warnings
 
-import _games_checks
+import _hub_checks
 import gymnasium
 import jax
 import jax.numpy as jnp
@@ -21,7 +21,7 @@ from gymnasium.utils import env_checker  # noqa: E402
 from navix import observations as navix_observations  # noqa: E402
 
 import jit_env  # noqa: E402
-from jit_env import compat, testing  # noqa: E402
+from jit_env import compat  # noqa: E402
 from jit_env.adapters import _catalogue, _common, _navix  # noqa: E402
 
 pytestmark = pytest.mark.hub
@@ -48,8 +48,8 @@ def test_catalogue__lists_every_navix_id_in_order():
 @pytest.mark.parametrize("name", [
     name if name in FAST_IDS else pytest.param(name, marks=pytest.mark.slow)
     for name in _catalogue.LIBRARIES["navix"].ids])
-def test_make__every_id_passes_check_env(name):
-    testing.check_env(_navix.make(name))
+def test_make__every_id_passes_check_env_and_the_bridges(name):
+    _hub_checks.check_every_id(lambda: _navix.make(name), num_steps=100, batch_size=3)
 
 
 @pytest.mark.parametrize("name", ["Navix-Empty-5x5-v0", "Navix-Dynamic-Obstacles-5x5-v0"])
@@ -242,12 +242,12 @@ def test_catalogue__episode_limits_are_navix_own():
 
 def test_make__max_episode_steps_sets_navix_own_limit_and_none_lifts_it():
     env_id, turn = "navix/Navix-Empty-5x5-v0", np.int32(0)  # Turning on the spot never reaches the goal.
-    assert _games_checks.episode(jit_env.make(env_id), turn, 130) == (100, 1.0)
+    assert _hub_checks.episode(jit_env.make(env_id), turn, 130) == (100, 1.0)
     for steps in (7, 120):  # Lowering and lifting navix's 100.
         env = jit_env.make(env_id, max_episode_steps=steps)
         assert env.unwrapped.navix_env.max_steps == steps
-        assert _games_checks.episode(env, turn, 130) == (steps, 1.0)
-    assert _games_checks.episode(jit_env.make(env_id, max_episode_steps=None), turn, 130) == (130, None)
+        assert _hub_checks.episode(env, turn, 130) == (steps, 1.0)
+    assert _hub_checks.episode(jit_env.make(env_id, max_episode_steps=None), turn, 130) == (130, None)
 
 
 def test_gymnasium_make__max_episode_steps_lifts_navix_own_limit():
@@ -256,4 +256,4 @@ def test_gymnasium_make__max_episode_steps_lifts_navix_own_limit():
         extra = {} if steps is None else {"max_episode_steps": steps}
         env = gymnasium.make("jit_env/navix.Navix-Empty-5x5-v0", **extra)
         assert env.spec.max_episode_steps == (steps or 100)
-        assert _games_checks.gymnasium_episode(env, 0, 200) == (steps or 100, False, True)
+        assert _hub_checks.gymnasium_episode(env, 0, 200) == (steps or 100, False, True)

@@ -8,13 +8,13 @@ import pytest
 
 pgx = pytest.importorskip("pgx", reason="needs the pgx extra (tox -e hub)")
 
-import _games_checks  # noqa: E402
+import _hub_checks  # noqa: E402
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 import jit_env  # noqa: E402
-from jit_env import testing  # noqa: E402
+from jit_env import wrappers  # noqa: E402
 from jit_env.adapters import _catalogue, _common, _pgx  # noqa: E402
 
 pytestmark = pytest.mark.hub
@@ -35,9 +35,12 @@ def test_catalogue__lists_every_available_id_in_order():
 
 @pytest.mark.parametrize(
     "name", [n if n in FAST else pytest.param(n, marks=pytest.mark.slow) for n in IDS])
-def test_make__every_id_passes_check_env(name):
+def test_make__every_id_passes_check_env_and_the_bridges(name):
+    # A multi-player game crosses the bridges in the single-agent view docs/hub.md gives:
+    # one seat's entry of the reward vector (Gymnasium's checker wants a scalar reward).
+    seat = None if name in SINGLE_PLAYER else (lambda env: wrappers.TransformReward(env, fn=lambda r: r[0]))
+    _hub_checks.check_every_id(lambda: _pgx.make(name), num_steps=30, batch_size=3, view=seat)
     env = _pgx.make(name)
-    testing.check_env(env, num_steps=30)
     players = env.pgx_env.num_players
     assert env.reward_spec().shape == (() if name in SINGLE_PLAYER else (players,))
 
@@ -46,11 +49,11 @@ def _lockstep(name: str, steps: int) -> None:
     env = _pgx.make(name)
     pgx_env = env.pgx_env
     reset, step = jax.jit(env.reset), jax.jit(env.step)
-    own_init = _games_checks.library_call(jax.jit(pgx_env.init))
-    own_step = _games_checks.library_call(jax.jit(pgx_env.step))
+    own_init = _hub_checks.library_call(jax.jit(pgx_env.init))
+    own_step = _hub_checks.library_call(jax.jit(pgx_env.step))
     state, timestep = reset(jax.random.key(5))
     theirs = own_init(jax.random.split(jax.random.key(5))[1])
-    _games_checks.assert_trees_equal(state.env_state, theirs)
+    _hub_checks.assert_trees_equal(state.env_state, theirs)
     ends = 0
     for i in range(steps):
         # A legal action for both (the adapter's mask is Pgx's), chosen from the key.
@@ -61,7 +64,7 @@ def _lockstep(name: str, steps: int) -> None:
         step_key = jax.random.split(state.key)[1]
         state, timestep = step(state, action)
         theirs = own_step(theirs, action, step_key)
-        _games_checks.assert_trees_equal(state.env_state, theirs)
+        _hub_checks.assert_trees_equal(state.env_state, theirs)
         np.testing.assert_array_equal(np.asarray(timestep.observation), np.asarray(theirs.observation))
         expected = theirs.rewards[0] if pgx_env.num_players == 1 else theirs.rewards
         np.testing.assert_array_equal(np.asarray(timestep.reward), np.asarray(expected))
@@ -106,11 +109,11 @@ def test_step__illegal_action_terminates_with_pgx_penalty():
 
 
 def test_gymnasium_check_env__passes_without_warnings():
-    _games_checks.check_gymnasium(lambda: _pgx.make("minatar-breakout"), renders=False)
+    _hub_checks.check_gymnasium(lambda: _pgx.make("minatar-breakout"), renders=False)
 
 
 def test_gymnasium_vector__runs():
-    _games_checks.run_vector(_pgx.make("2048"))
+    _hub_checks.run_vector(_pgx.make("2048"))
 
 
 def test_dm_env_conformance():
@@ -118,8 +121,8 @@ def test_dm_env_conformance():
         for i in range(80):
             yield np.int32(i % 3)
 
-    _games_checks.run_conformance(
-        _games_checks.dm_env_conformance(lambda: _pgx.make("minatar-breakout"), actions))
+    _hub_checks.run_conformance(
+        _hub_checks.dm_env_conformance(lambda: _pgx.make("minatar-breakout"), actions))
 
 
 def test_from_pgx__refuses_other_objects():
@@ -155,7 +158,7 @@ def test_native__is_pgx_init_and_step():
 
 
 def test_x64__reset_and_step_layouts_match():
-    result = _games_checks.x64_layouts("_pgx", ["2048", "minatar-breakout", "tic_tac_toe"])
+    result = _hub_checks.x64_layouts("_pgx", ["2048", "minatar-breakout", "tic_tac_toe"])
     assert result["2048"] == result["minatar-breakout"] == "ok"
     # Pgx's own tic_tac_toe step mixes int32 and int64 in a `lax.select` under x64.
     assert "lax.select requires arguments to have the same dtypes" in result["tic_tac_toe"]
@@ -163,7 +166,7 @@ def test_x64__reset_and_step_layouts_match():
 
 @pytest.mark.slow
 def test_x64__every_id_layouts_match():
-    result = _games_checks.x64_layouts("_pgx", list(IDS))
+    result = _hub_checks.x64_layouts("_pgx", list(IDS))
     for name, outcome in result.items():
         if name in X64_BROKEN_UPSTREAM:
             assert outcome != "ok", f"{name} now traces under x64: drop it from the list"
@@ -193,4 +196,4 @@ def test_make__max_episode_steps_past_a_game_rule_is_refused():
         "TimeLimit(FromPgx('chess'), max_episode_steps=100)")
     assert repr(jit_env.make("pgx/chess")) == "FromPgx('chess')"  # The rule ends its games.
     noop = np.int32(0)  # MinAtar's games have no limit: jit_env's TimeLimit alone.
-    assert _games_checks.episode(jit_env.make("pgx/minatar-breakout", max_episode_steps=5), noop, 8) == (5, 1.0)
+    assert _hub_checks.episode(jit_env.make("pgx/minatar-breakout", max_episode_steps=5), noop, 8) == (5, 1.0)

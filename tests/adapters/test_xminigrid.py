@@ -6,7 +6,7 @@ import subprocess
 import sys
 import warnings
 
-import _games_checks
+import _hub_checks
 import gymnasium
 import jax
 import jax.numpy as jnp
@@ -24,7 +24,7 @@ from xminigrid.core import constants as xmg_constants  # noqa: E402
 from xminigrid.core import goals as xmg_goals  # noqa: E402
 
 import jit_env  # noqa: E402
-from jit_env import compat, testing  # noqa: E402
+from jit_env import compat  # noqa: E402
 from jit_env.adapters import _catalogue, _common, _xminigrid  # noqa: E402
 
 pytestmark = pytest.mark.hub
@@ -56,8 +56,8 @@ def test_catalogue__lists_every_xminigrid_id_in_order():
 @pytest.mark.parametrize("name", [
     name if name in FAST_IDS else pytest.param(name, marks=pytest.mark.slow)
     for name in _catalogue.LIBRARIES["xminigrid"].ids])
-def test_make__every_id_passes_check_env(name):
-    testing.check_env(_xminigrid.make(name))
+def test_make__every_id_passes_check_env_and_the_bridges(name):
+    _hub_checks.check_every_id(lambda: _xminigrid.make(name), num_steps=100, batch_size=3)
 
 
 @pytest.mark.parametrize(("name", "kwargs"), [
@@ -269,11 +269,11 @@ def test_catalogue__episode_limits_are_xminigrid_own():
 
 def test_make__max_episode_steps_sets_xminigrid_own_limit_and_none_lifts_it():
     env_id, turn = "xminigrid/MiniGrid-Empty-5x5", np.int32(1)  # Turning on the spot never reaches the goal.
-    assert _games_checks.episode(jit_env.make(env_id), turn, 130) == (100, 1.0)
+    assert _hub_checks.episode(jit_env.make(env_id), turn, 130) == (100, 1.0)
     for steps in (7, 120):  # Lowering and lifting xminigrid's 100.
         env = jit_env.make(env_id, max_episode_steps=steps)
         assert env.unwrapped.params.max_steps == steps
-        assert _games_checks.episode(env, turn, 130) == (steps, 1.0)
+        assert _hub_checks.episode(env, turn, 130) == (steps, 1.0)
     lifted = jit_env.make(env_id, max_episode_steps=None)
     assert lifted.unwrapped.params.max_steps == 100  # Kept for xminigrid's reward.
-    assert _games_checks.episode(lifted, turn, 130) == (130, None)
+    assert _hub_checks.episode(lifted, turn, 130) == (130, None)
