@@ -27,6 +27,7 @@ from jit_env import _cache, _core, _registry, adapters, testing, wrappers
 
 ERR_POSITIVE = "must be a positive int, got {!r}"
 ERR_POSITIVE_LIST = "must be positive ints separated by commas (e.g. 64,1024), got {!r}"
+ERR_TOLERANCE = "must be a finite number >= 0 (e.g. 1e-4), got {!r}"
 ERR_TARGET = (
     "expected MODULE:ATTR (e.g. 'my_envs:MyEnv', ATTR an environment or a zero-argument "
     "factory), PATH.py or PATH.py:ATTR (e.g. 'examples/counting_env.py') or a registered id, "
@@ -145,6 +146,16 @@ def _positive_int(text: str) -> int:
         value = 0
     if value <= 0 or str(value) != text.strip().lstrip("+"):
         raise argparse.ArgumentTypeError(ERR_POSITIVE.format(text))
+    return value
+
+
+def _tolerance(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(ERR_TOLERANCE.format(text))
     return value
 
 
@@ -681,7 +692,8 @@ def _environment(value: Any, target: str) -> _core.Environment[Any, Any, Any]:
 def _check(args: argparse.Namespace) -> int:
     env = load_env(args.target)
     print(f"Checking {env!r} ({args.num_steps} random steps, seed {args.seed})")
-    report = testing.run_checks(env, num_steps=args.num_steps, seed=args.seed, batch_size=args.batch_size)
+    report = testing.run_checks(env, num_steps=args.num_steps, seed=args.seed, batch_size=args.batch_size,
+                                rtol=args.rtol, atol=args.atol)
     width = max(len(r.name) for r in report)
     for result in report:
         message = f"  {result.message}" if result.message else ""
@@ -800,6 +812,9 @@ def _parser() -> argparse.ArgumentParser:
     checking.add_argument("--seed", type=int, default=0)
     checking.add_argument("--batch-size", type=_positive_int, default=3,
                           help="batch for Vmap-like environments (3)")
+    for name, default in (("rtol", testing.JIT_RTOL), ("atol", testing.JIT_ATOL)):
+        checking.add_argument(f"--{name}", type=_tolerance, default=default,
+                              help=f"tolerance of the 'jit' check's float comparisons ({default:g})")
     checking.set_defaults(func=_check)
 
     benching = commands.add_parser("bench", help="throughput at several batch sizes, beside Gymnasium's")

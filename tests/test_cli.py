@@ -150,6 +150,33 @@ def test_main__check_reports_a_broken_env_and_exits_1(capsys):
     assert out.endswith(f"1 of {len(testing.CHECKS)} checks failed: keys.\n")
 
 
+def test_main__check_passes_its_tolerances_to_the_jit_check(capsys, tmp_path, monkeypatch):
+    # An environment whose jitted reset moves its observation by 1e-3 (tests/test_testing.py).
+    (tmp_path / "moved_env.py").write_text(textwrap.dedent("""
+        import dataclasses
+        import jax
+        import numpy as np
+        from jit_env import testing
+
+        def reset(key):
+            state, timestep = testing.FakeEnv.default_reset(key)
+            if isinstance(timestep.observation, jax.core.Tracer):
+                timestep = dataclasses.replace(timestep, observation=timestep.observation + np.float32(1e-3))
+            return state, timestep
+
+        env = testing.FakeEnv(reset=reset)
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "moved_env", raising=False)
+    assert _cli.main(["check", "moved_env:env", "--num-steps", "6"]) == 1
+    assert capsys.readouterr().out.endswith("1 of {} checks failed: jit.\n".format(len(testing.CHECKS)))
+    assert _cli.main(["check", "moved_env:env", "--num-steps", "6", "--atol", "1e-2"]) == 0
+    assert capsys.readouterr().out.endswith(f"All {len(testing.CHECKS)} checks passed.\n")
+    sys.modules.pop("moved_env", None)
+    assert _cli.main(["check", "Catch-v0", "--rtol", "-1"]) == 2
+    assert capsys.readouterr().err.endswith(f"error: argument --rtol: {_cli.ERR_TOLERANCE.format('-1')}\n")
+
+
 @pytest.mark.usefixtures("modules")
 @pytest.mark.parametrize("target, message", [
     ("no_such_module_here:env", _cli.ERR_IMPORT.format(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import jax
 import jax.numpy as jnp
@@ -79,6 +80,40 @@ def test_check_env__rejects_bad_arguments():
         testing.check_env(testing.FakeEnv(), num_steps=0)
     with pytest.raises(TypeError, match=r"must be a jit_env\.Environment"):
         testing.check_env(object())
+
+
+def test_check_env__rejects_bad_tolerances():
+    for name, bad in (("rtol", -1e-3), ("atol", float("nan")), ("rtol", True), ("atol", "1e-3")):
+        with pytest.raises(ValueError, match=f"^{re.escape(testing.ERR_TOLERANCE.format(name=name, got=bad))}$"):
+            testing.check_env(testing.FakeEnv(), num_steps=STEPS, **{name: bad})
+
+
+def _jit_moves_reset(shift):
+    """A reset whose float observation moves by `shift` when traced (under jit), as XLA's
+    fusion may move float32 results by some ulps, and chaotic physics amplify them."""
+
+    def reset(key):
+        state, timestep = testing.FakeEnv.default_reset(key)
+        if isinstance(timestep.observation, jax.core.Tracer):
+            timestep = dataclasses.replace(timestep, observation=timestep.observation + np.float32(shift))
+        return state, timestep
+
+    return reset
+
+
+def test_check_env__jit_check_compares_floats_within_its_tolerance():
+    # Below the default tolerance: passes. Above it: the 'jit' check fails, naming the
+    # tolerances and how to loosen them; with them loosened it passes (brax's humanoid:
+    # jax.jit(step) and the same step inside lax.scan differ by up to 1e-4 after one step).
+    testing.check_env(testing.FakeEnv(reset=_jit_moves_reset(1e-6)), num_steps=STEPS)
+    env = testing.FakeEnv(reset=_jit_moves_reset(1e-3))
+    error = _fails(env, testing.ERR_JIT_DISAGREES.format(
+        call="reset", other="reset called eagerly", path="timestep.observation", t=0,
+        rtol=testing.JIT_RTOL, atol=testing.JIT_ATOL))
+    assert error.check == "jit"
+    testing.check_env(env, num_steps=STEPS, atol=1e-2)
+    report = testing.run_checks(env, num_steps=STEPS, rtol=0.0, atol=1e-2)
+    assert {r.status for r in report} == {testing.PASS}
 
 
 # ----------------------------------------------------------------------------- broken envs
