@@ -113,19 +113,20 @@ def run_conformance(case: type) -> None:
 
 
 def check_every_id(make_env: Any, *, num_steps: int = 20, batch_size: int = 2,
-                   episode_steps: int = 3, view: Any = None) -> None:
+                   episode_steps: int = 3, view: Any = None, **tolerance: float) -> None:
     """What every hub id passes: jit_env's checker, then the three bridges.
 
     `make_env()` builds the environment as `jit_env.make` gives it; the bridges
     take `view(make_env())` where a `view` is given (a multi-player game's
-    single-agent view: Gymnasium wants a scalar reward). The bridges:
+    single-agent view: Gymnasium wants a scalar reward); `tolerance` (``rtol``,
+    ``atol``) goes to the checker's ``jit`` check. The bridges:
     Gymnasium's env checker through `ToGymnasium` (every warning an error, the
     render check left out: each library's tests render), `ToGymnasiumVector` for
     a few random steps, and dm_env's conformance mixin through `ToDeepmindEnv`
     on episodes cut at `episode_steps` steps, so the mixin also sees LAST
     followed by FIRST.
     """
-    testing.check_env(make_env(), num_steps=num_steps, batch_size=batch_size)
+    testing.check_env(make_env(), num_steps=num_steps, batch_size=batch_size, **tolerance)
     bridged = make_env if view is None else lambda: view(make_env())
     check_gymnasium(bridged, renders=False)
     run_vector(bridged(), num_envs=2, steps=2 * episode_steps)

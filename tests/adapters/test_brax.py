@@ -49,10 +49,33 @@ def test_make__is_the_raw_env_in_jit_env_time_limit():
     assert env.observation_spec() == jit_env.specs.Array((2,), np.float32)
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=[] if n in FAST else [pytest.mark.slow])
-                                  for n in LIBRARY.ids])
+# humanoid's contact solver turns last-bit differences between jax.jit(step) and the same step
+# inside lax.scan into up to 2.6e-3 (1.6% relative) in one step's observation, with the same
+# state, action and key (measured with 5 random actions in [-0.4, 0.4]): its checker tolerances.
+JIT_TOLERANCE = {"humanoid": {"rtol": 0.05, "atol": 1e-2}}
+# brax 0.14.2's fluid model (swimmer's viscosity) calls `jnp.clip(x, a_min=...)`, which JAX 0.10
+# no longer takes: the environment's own step fails to trace, so it cannot be built.
+_SWIMMER_BROKEN = pytest.mark.xfail(
+    raises=TypeError, strict=True,
+    reason="brax 0.14.2's fluid.force calls jnp.clip(a_min=...), removed from JAX")
+
+
+def _every_id_marks(name):
+    return ([] if name in FAST else [pytest.mark.slow]) + ([_SWIMMER_BROKEN] if name == "swimmer" else [])
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=_every_id_marks(n)) for n in LIBRARY.ids])
 def test_every_id__passes_check_env_and_the_bridges(name):
-    _hub_checks.check_every_id(lambda: jit_env.make(f"brax/{name}"), num_steps=20, batch_size=3)
+    _hub_checks.check_every_id(lambda: jit_env.make(f"brax/{name}"), num_steps=20, batch_size=3,
+                               **JIT_TOLERANCE.get(name, {}))
+
+
+def test_make__swimmer_fails_inside_brax_own_step():
+    # The upstream failure behind swimmer's xfail: brax's own step, not the adapter.
+    env = brax.envs.get_environment("swimmer")
+    state = _hub_checks.library_call(jax.eval_shape)(env.reset, jax.random.PRNGKey(0))
+    with pytest.raises(TypeError, match="unexpected keyword argument 'a_min'"):
+        _hub_checks.library_call(jax.eval_shape)(env.step, state, jnp.zeros(env.action_size))
 
 
 @pytest.mark.parametrize("name", FAST)
