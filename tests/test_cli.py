@@ -169,7 +169,7 @@ def test_main__check_passes_its_tolerances_to_the_jit_check(capsys, tmp_path, mo
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "moved_env", raising=False)
     assert _cli.main(["check", "moved_env:env", "--num-steps", "6"]) == 1
-    assert capsys.readouterr().out.endswith("1 of {} checks failed: jit.\n".format(len(testing.CHECKS)))
+    assert capsys.readouterr().out.endswith(f"1 of {len(testing.CHECKS)} checks failed: jit.\n")
     assert _cli.main(["check", "moved_env:env", "--num-steps", "6", "--atol", "1e-2"]) == 0
     assert capsys.readouterr().out.endswith(f"All {len(testing.CHECKS)} checks passed.\n")
     sys.modules.pop("moved_env", None)

@@ -58,7 +58,15 @@ ERR_OPTIONS = (
     "ToSB3VecEnv resets every sub-environment in one call, so their reset options must be "
     "equal; got {options!r}. Pass the same options for all (set_options(options))."
 )
-ERR_METHOD = "{name!r} is not a method of {env!r}: env_method calls the jit_env environment's methods."
+ERR_METHOD = (
+    "{name!r} is not a method of {env!r} or of any environment it wraps: env_method calls the "
+    "jit_env environment's methods.")
+ERR_ATTR = (
+    "{name!r} is not an attribute of {env!r} or of any environment it wraps: get_attr reads "
+    "the jit_env environment's attributes.")
+
+
+_MISSING = object()
 
 
 class ToSB3VecEnv(vec_env.VecEnv):
@@ -167,9 +175,25 @@ class ToSB3VecEnv(vec_env.VecEnv):
         """One RGB frame per sub-environment (``render_mode="rgb_array"``)."""
         return list(self._vector.render())
 
+    def _lookup(self, name: str) -> Any:
+        """`name` on the outermost layer of the jit_env stack that has it (as SB3's
+        DummyVecEnv asks Gymnasium's `get_wrapper_attr`), else `_MISSING`."""
+        for layer in _core.layers(self._env):
+            value = getattr(layer, name, _MISSING)
+            if value is not _MISSING:
+                return value
+        return _MISSING
+
     def get_attr(self, attr_name: str, indices: Any = None) -> list[Any]:
-        """The jit_env environment's attribute, once per index (``render_mode`` is the bridge's)."""
-        value = self._render_mode if attr_name == "render_mode" else getattr(self._env, attr_name)
+        """An attribute of the jit_env stack (its outermost layer that has it), once per
+        index; ``render_mode`` is the bridge's.
+
+        Raises:
+            AttributeError: If no layer has it (`ERR_ATTR`).
+        """
+        value = self._render_mode if attr_name == "render_mode" else self._lookup(attr_name)
+        if value is _MISSING:
+            raise AttributeError(ERR_ATTR.format(name=attr_name, env=self._env))
         return [value for _ in self._indices(indices)]
 
     def set_attr(self, attr_name: str, value: Any, indices: Any = None) -> None:
@@ -177,8 +201,12 @@ class ToSB3VecEnv(vec_env.VecEnv):
         raise AttributeError(ERR_SET_ATTR.format(name=attr_name))
 
     def env_method(self, method_name: str, *method_args: Any, indices: Any = None, **method_kwargs: Any) -> list[Any]:
-        """Calls a method of the jit_env environment once per index."""
-        method = getattr(self._env, method_name, None)
+        """Calls a method of the jit_env stack (its outermost layer that has it) once per index.
+
+        Raises:
+            AttributeError: If no layer has such a method (`ERR_METHOD`).
+        """
+        method = self._lookup(method_name)
         if not callable(method):
             raise AttributeError(ERR_METHOD.format(name=method_name, env=self._env))
         return [method(*method_args, **method_kwargs) for _ in self._indices(indices)]

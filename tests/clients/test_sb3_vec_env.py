@@ -171,6 +171,19 @@ def test_sb3_vec_env__attributes_methods_and_wrappers() -> None:
         env.reset()
 
 
+def test_sb3_vec_env__attributes_and_methods_found_through_the_wrapper_stack() -> None:
+    # As SB3's DummyVecEnv reads through Gymnasium wrappers (get_wrapper_attr): the outermost
+    # layer of the jit_env stack that has the name answers. Before, only the outermost was asked.
+    inner = jit_env.make("CartPole-v1")
+    env = compat.ToSB3VecEnv(wrappers.FlattenObservation(inner), 2)
+    assert env.get_attr("max_episode_steps") == [500, 500]
+    assert env.env_method("reward_spec", indices=[1]) == [inner.reward_spec()]
+    with pytest.raises(AttributeError, match=re.escape(
+            _sb3.ERR_ATTR.format(name="nope", env=wrappers.FlattenObservation(inner)))):
+        env.get_attr("nope")
+    env.close()
+
+
 def test_sb3_vec_env__refuses_what_the_vector_bridge_refuses() -> None:
     with pytest.raises(ValueError, match=re.escape("it resets by itself")):
         compat.ToSB3VecEnv(wrappers.AutoReset(jit_env.make("CartPole-v1")), 2)
