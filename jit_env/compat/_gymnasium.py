@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections.abc
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import gymnasium
@@ -69,14 +70,52 @@ def _leaf_space(spec: specs.Spec[Any]) -> spaces.Space[Any]:
     raise NotImplementedError(ERR_UNKNOWN_SPEC.format(spec))
 
 
+def _plain(tree: Any, is_leaf: Callable[[Any], bool]) -> Any:
+    """`tree` in the containers Gymnasium spaces have, leaves kept.
+
+    Dicts stay dicts; tuples and lists (NamedTuples too) become tuples; any other
+    pytree node (a dataclass, a chex or flax struct: Jumanji's nested
+    observations) becomes a dict keyed by its field names.
+    """
+    if is_leaf(tree):
+        return tree
+    if isinstance(tree, dict):
+        return {k: _plain(v, is_leaf) for k, v in tree.items()}
+    if isinstance(tree, (tuple, list)):
+        return tuple(_plain(v, is_leaf) for v in tree)
+    children, _ = jax.tree_util.tree_flatten_with_path(tree, is_leaf=lambda x: x is not tree)
+    if len(children) == 1 and not children[0][0]:  # Not a container: an unknown leaf.
+        raise NotImplementedError(ERR_UNKNOWN_SPEC.format(tree))
+    return {_field_name(path[0]): _plain(child, is_leaf) for path, child in children}
+
+
+def _field_name(entry: Any) -> str:
+    for attribute in ("name", "key", "idx"):
+        if hasattr(entry, attribute):
+            return str(getattr(entry, attribute))
+    return str(entry)
+
+
 def _tree_space(tree: Any) -> spaces.Space[Any]:
     if isinstance(tree, specs.Spec):
         return _leaf_space(tree)
     if isinstance(tree, dict):
         return spaces.Dict({k: _tree_space(tree[k]) for k in sorted(tree)})
-    if isinstance(tree, (tuple, list)):
+    if isinstance(tree, tuple):
         return spaces.Tuple(tuple(_tree_space(v) for v in tree))
     raise NotImplementedError(ERR_UNKNOWN_SPEC.format(tree))
+
+
+def _space_order(spec: specs.Spec[Any]) -> list[int]:
+    """The spec's leaves (in its pytree order) in the order of its space's leaves.
+
+    They differ where a field container (a dataclass) becomes a `Dict`, whose
+    keys are sorted; elsewhere it is ``0, 1, ...``.
+    """
+    leaves, treedef = jax.tree_util.tree_flatten(specs.unpack_spec(spec), is_leaf=specs.is_spec)
+    numbered = treedef.unflatten(range(len(leaves)))
+    order: list[int] = jax.tree_util.tree_leaves(_plain(numbered, lambda x: isinstance(x, int)))
+    return order
 
 
 def spec_to_space(spec: specs.Spec[Any]) -> spaces.Space[Any]:
@@ -86,12 +125,13 @@ def spec_to_space(spec: specs.Spec[Any]) -> spaces.Space[Any]:
     one `MultiDiscrete`, a `BoundedArray` a `Box` with its bounds (infinite float
     bounds clipped to the dtype's finite extremes), an unbounded
     `Array` a `Box` spanning its dtype's finite range. Dicts, tuples and lists of specs
-    (inside `Tree`, `Tuple`, `Dict` and `Batched`) become `Dict` and `Tuple`.
+    (inside `Tree`, `Tuple`, `Dict` and `Batched`) become `Dict` and `Tuple`; any
+    other pytree node of a `Tree` (a dataclass) a `Dict` keyed by its field names.
 
     Raises:
         NotImplementedError: On a spec or container that has no Gymnasium space.
     """
-    return _tree_space(specs.unpack_spec(spec))
+    return _tree_space(_plain(specs.unpack_spec(spec), specs.is_spec))
 
 
 def space_to_spec(space: spaces.Space[Any]) -> specs.Spec[Any]:
@@ -150,13 +190,16 @@ class SpaceLayout:
             _space_tree(space), is_leaf=lambda s: isinstance(s, spaces.Space))
         self.spec_treedef: Any = spec_treedef
         self.space_treedef: Any = space_treedef
+        order = _space_order(spec)
+        self.order = None if order == sorted(order) else order
+        leaf_specs = [leaf_specs[i] for i in order]
         self.dtypes = [s.dtype for s in leaf_spaces]
         self.casts = [
             None if np.dtype(sp.dtype) == np.dtype(sc.dtype) else np.dtype(sp.dtype)
             for sc, sp in zip(leaf_specs, leaf_spaces, strict=True)
         ]
         self.discrete = [isinstance(s, spaces.Discrete) for s in leaf_spaces]
-        self.identity = str(spec_treedef) == str(space_treedef) and not any(
+        self.identity = str(spec_treedef) == str(space_treedef) and self.order is None and not any(
             c is not None for c in self.casts)
 
     def to_space(self, value: Any, batched: bool = False) -> Any:
@@ -164,6 +207,8 @@ class SpaceLayout:
         if self.identity:
             return value
         leaves = self.spec_treedef.flatten_up_to(value)
+        if self.order is not None:
+            leaves = [leaves[i] for i in self.order]
         out = []
         for leaf, cast, discrete in zip(leaves, self.casts, self.discrete, strict=True):
             if cast is not None:
@@ -214,11 +259,15 @@ class SpaceCheck:
         leaf_specs, treedef = jax.tree_util.tree_flatten(specs.unpack_spec(spec), is_leaf=specs.is_spec)
         self._treedef: Any = treedef
         self._label = repr(spec)
-        targets = iter([np.dtype(s.dtype) for s in leaf_specs])
+        order = _space_order(spec)
+        # Where the space orders leaves otherwise (a dataclass as a Dict), the spec's
+        # position of each space leaf, to put the converted leaves back.
+        self._order = None if order == sorted(order) else order
+        targets = iter([np.dtype(leaf_specs[i].dtype) for i in order])
         self._check = self._build(space, targets)
 
     def _build(self, space: spaces.Space[Any], targets: Any) -> Any:
-        """A function from an action to its list of converted leaves (in the spec's order)."""
+        """A function from an action to its list of converted leaves (in the space's order)."""
         if isinstance(space, spaces.Tuple):
             parts = [self._build(s, targets) for s in space.spaces]
             return functools.partial(self._tuple, space, parts)
@@ -237,7 +286,13 @@ class SpaceCheck:
 
     def __call__(self, action: Any) -> Any:
         """Returns the action in the spec's structure and dtypes, or raises ValueError."""
-        return self._treedef.unflatten(self._check(action))
+        leaves = self._check(action)
+        if self._order is not None:
+            in_spec_order = [None] * len(leaves)
+            for leaf, i in zip(leaves, self._order, strict=True):
+                in_spec_order[i] = leaf
+            leaves = in_spec_order
+        return self._treedef.unflatten(leaves)
 
     def _type_error(self, space: Any, expected: str, got: Any) -> ValueError:
         return ValueError(_checks.ERR_ACTION_TYPE.format(spec=self._label, expected=expected, space=space, got=got))

@@ -1,16 +1,19 @@
 """The Gymnasium bridge: env_checker with warnings as errors, seeding, errors, registry."""
 
+import dataclasses
 import warnings
+from typing import Any
 
 import counting_env
 import gymnasium
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from gymnasium.utils import env_checker
 
 import jit_env
-from jit_env import compat, specs
+from jit_env import compat, specs, wrappers
 from jit_env.compat import _checks, _gymnasium, _registration
 
 compat.register_gymnasium_envs()
@@ -122,3 +125,60 @@ def test_spec_to_space__unknown_container_raises():
     with pytest.raises(NotImplementedError) as info:
         _gymnasium.spec_to_space(spec)
     assert str(info.value) == _gymnasium.ERR_UNKNOWN_SPEC.format(spec)
+
+
+
+@dataclasses.dataclass(frozen=True)
+class _Parts:
+    """A dataclass pytree node whose fields are not in sorted order, as Jumanji's nested
+    observations (BinPack's `ems: Space`) are."""
+
+    velocity: Any
+    angle: Any
+
+
+jax.tree_util.register_dataclass(_Parts, data_fields=["velocity", "angle"], meta_fields=[])
+
+
+def _tree(node):
+    return specs.Tree(*jax.tree_util.tree_flatten(node, is_leaf=specs.is_spec))
+
+
+def _parted_cartpole():
+    """CartPole with a `_Parts` observation (velocity 7s, angle -2s: each field recognisable)
+    and a `_Parts` action (velocity: CartPole's push, angle: a float the step ignores)."""
+    box = specs.BoundedArray((2,), np.float32, -1e3, 1e3)
+    env = wrappers.TransformObservation(
+        jit_env.make("CartPole-v1"),
+        fn=lambda o: _Parts(velocity=o[:2] * 0 + 7, angle=o[2:] * 0 - 2),
+        observation_spec=_tree(_Parts(velocity=box, angle=box)))
+    action_spec = _tree(_Parts(velocity=specs.DiscreteArray(2),
+                               angle=specs.BoundedArray((), np.float32, 0.0, 1.0)))
+    return wrappers.TransformAction(env, fn=lambda a: a.velocity, action_spec=action_spec)
+
+
+def test_spec_to_space__dataclass_node_is_a_dict_by_field_names():
+    # Before: NotImplementedError ("Cannot convert ...") for any pytree node but a dict, tuple
+    # or list, so jumanji/BinPack-v2 could not cross the Gymnasium bridges.
+    env = _parted_cartpole()
+    space = _gymnasium.spec_to_space(env.observation_spec())
+    assert isinstance(space, gymnasium.spaces.Dict) and list(space.spaces) == ["angle", "velocity"]
+    assert isinstance(_gymnasium.spec_to_space(env.action_spec())["velocity"], gymnasium.spaces.Discrete)
+    bridge = compat.ToGymnasium(env, seed=0)
+    observation, _ = bridge.reset(seed=3)
+    # Each field's values under its own name (the pytree's leaf order is velocity, angle).
+    np.testing.assert_array_equal(observation["velocity"], [7, 7])
+    np.testing.assert_array_equal(observation["angle"], [-2, -2])
+    # A swapped action would put 0.5 into the Discrete leaf, which is refused.
+    observation, *_ = bridge.step({"angle": np.float32(0.5), "velocity": np.int64(1)})
+    np.testing.assert_array_equal(observation["velocity"], [7, 7])
+    with pytest.raises(ValueError):
+        bridge.step({"angle": np.int64(1), "velocity": np.float32(0.5)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        env_checker.check_env(compat.ToGymnasium(_parted_cartpole(), seed=0), skip_render_check=True)
+    vector = compat.ToGymnasiumVector(_parted_cartpole(), 3, seed=0)
+    observations, _ = vector.reset(seed=0)
+    np.testing.assert_array_equal(observations["angle"], np.full((3, 2), -2))
+    vector.step({"angle": np.full(3, 0.25, np.float32), "velocity": np.array([0, 1, 1])})
+    vector.close()
