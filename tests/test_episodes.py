@@ -163,6 +163,20 @@ def test_transform_reward__check_env_passes():
     testing.check_env(_penalised(jit_env.make("CartPole-v1")), num_steps=20)
 
 
+def test_transform_discount__next_step_reset_steps_keep_a_placeholder_of_one():
+    env = wrappers.TransformDiscount(wrappers.TileAutoReset(_envs.PointMass(horizon=2), 2, mode="next_step"),
+                                     fn=lambda d: d * 0.5)
+    first, stepped = _run(env, jnp.zeros((2, 2), jnp.float32), 6)
+    np.testing.assert_array_equal(first.discount, 1.0)
+    starts = np.asarray(stepped.first())
+    assert starts.sum() == 4
+    np.testing.assert_array_equal(np.asarray(stepped.discount)[starts], 1.0)
+    _, inner = _run(wrappers.TileAutoReset(_envs.PointMass(horizon=2), 2, mode="next_step"),
+                    jnp.zeros((2, 2), jnp.float32), 6)
+    np.testing.assert_allclose(np.asarray(stepped.discount)[~starts], np.asarray(inner.discount)[~starts] * 0.5)
+    testing.check_env(wrappers.TransformDiscount(jit_env.make("CartPole-v1"), fn=jnp.sqrt), num_steps=20)
+
+
 # ----------------------------------------------------------------------------- FrameStack
 
 

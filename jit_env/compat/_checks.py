@@ -59,6 +59,25 @@ ERR_CLOSED = "{bridge}.{call}() was called after close(); create a new {bridge} 
 ERR_NOT_RESET = "{bridge}.step() was called before reset(); call reset() first."
 
 
+ERR_DISCOUNT_SHAPE = (
+    "{bridge} needs one discount per step (its episode end is one bool, Gymnasium's "
+    "terminated), but {env!r} has discount spec {spec}. Reduce it to one first, e.g. a team's "
+    "with jit_env.wrappers.TransformDiscount(env, fn=jnp.min).")
+
+
+def check_one_discount(env: Any, bridge: str) -> None:
+    """Refuses, when a Gymnasium bridge is built, a discount that is not one number per step.
+
+    Raises:
+        ValueError: If the discount spec is not a single leaf of shape ``()``
+            (Jumanji's multi-agent environments give one per agent).
+    """
+    spec = env.discount_spec()
+    leaves = jax.tree_util.tree_leaves(specs.unpack_spec(spec), is_leaf=specs.is_spec)
+    if len(leaves) != 1 or tuple(leaves[0].shape) != ():
+        raise ValueError(ERR_DISCOUNT_SHAPE.format(bridge=bridge, env=env, spec=spec))
+
+
 def check_bridgeable(env: Any, bridge: str, how: str, *, keeps: str | None = None) -> None:
     """Refuses, when a bridge is built, an environment it would run wrongly.
 

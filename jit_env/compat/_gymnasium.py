@@ -457,14 +457,16 @@ class ToGymnasium(gymnasium.Env[Any, Any]):
 
         Raises:
             TypeError: If `env` is not a jit_env Environment.
-            ValueError: On an unknown render mode, or if `env` is batched or
-                auto-resets.
+            ValueError: On an unknown render mode, or if `env` is batched,
+                auto-resets or has more than one discount per step
+                (`_checks.ERR_DISCOUNT_SHAPE`).
         """
         if not isinstance(env, _core.Environment):
             raise TypeError(_core.ERR_NOT_AN_ENV.format(env))
         if render_mode not in (None, "rgb_array"):
             raise ValueError(ERR_RENDER_MODE.format(render_mode))
         _checks.check_bridgeable(env, "ToGymnasium", "starts each episode with reset(), as Gymnasium does")
+        _checks.check_one_discount(env, "ToGymnasium")
         self._env = env
         self.render_mode = render_mode
         self._options = options

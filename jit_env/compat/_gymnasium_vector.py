@@ -298,7 +298,8 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
 
         Raises:
             TypeError: If `env` is not a jit_env Environment.
-            ValueError: On a bad `num_envs`, autoreset mode, render mode or array backend.
+            ValueError: On a bad `num_envs`, autoreset mode, render mode or array
+                backend, or more than one discount per step (`_checks.ERR_DISCOUNT_SHAPE`).
         """
         if not isinstance(env, _core.Environment):
             raise TypeError(_core.ERR_NOT_AN_ENV.format(env))
@@ -311,6 +312,7 @@ class ToGymnasiumVector(gymnasium.vector.VectorEnv[Any, Any, Any]):
         _checks.check_bridgeable(
             env, "ToGymnasiumVector", "batches it and resets its sub-environments itself (autoreset_mode)",
             keeps=ERR_KEEPS_ADVICE)
+        _checks.check_one_discount(env, "ToGymnasiumVector")
         self._env = env
         self.num_envs = num_envs
         self.render_mode = render_mode

@@ -27,6 +27,7 @@ from jit_env.wrappers._observation import FrameStackState as FrameStackState
 from jit_env.wrappers._observation import NormalizeObservation as NormalizeObservation
 from jit_env.wrappers._observation import NormalizeObservationState as NormalizeObservationState
 from jit_env.wrappers._observation import TransformObservation as TransformObservation
+from jit_env.wrappers._reward import TransformDiscount as TransformDiscount
 from jit_env.wrappers._reward import TransformReward as TransformReward
 from jit_env.wrappers._shard import Shard as Shard
 from jit_env.wrappers._stack import wrap as wrap
@@ -70,6 +71,7 @@ __all__ = [
     "TimeLimit",
     "TimeLimitState",
     "TransformAction",
+    "TransformDiscount",
     "TransformObservation",
     "TransformReward",
     "Vmap",

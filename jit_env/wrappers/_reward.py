@@ -1,4 +1,4 @@
-"""Reward transforms: TransformReward."""
+"""Reward and discount transforms: TransformReward, TransformDiscount."""
 
 from __future__ import annotations
 
@@ -66,3 +66,61 @@ class TransformReward(_core.Wrapper[Any, Any, Any]):
         placeholder = jax.tree_util.tree_map(jnp.zeros_like, reward)
         reward = _common.select(self._boundary.placeholder(timestep), placeholder, reward)
         return state, dataclasses.replace(timestep, reward=reward)
+
+
+class TransformDiscount(_core.Wrapper[Any, Any, Any]):
+    """Applies `fn` to the discount of every transition.
+
+    For an environment whose discount is not one number per step, before a
+    bridge whose episode end is one bool (Gymnasium's ``terminated``):
+    Jumanji's multi-agent environments (Connector, LevelBasedForaging,
+    SearchAndRescue) give one discount per agent, all ending together, and
+    ``fn=jnp.min`` gives the team's. A placeholder discount is never
+    transformed: a FIRST time step from `reset`, or from a next-step auto-reset
+    beneath (`jit_env.Boundary.placeholder`), carries ones of the transformed
+    shape and dtype, as `restart` does.
+
+    If `discount_spec` is None it is inferred from the shapes and dtypes `fn`
+    produces, bounded in [0, 1] (a discount's range).
+
+    >>> import jit_env
+    >>> env = TransformDiscount(jit_env.make("CartPole-v1"), fn=lambda d: d * 0.5)
+    >>> env.discount_spec()
+    BoundedArray(shape=(), dtype=float32, minimum=0.0, maximum=1.0, name='discount')
+    """
+
+    def __init__(
+        self,
+        env: _core.Environment[Any, Any, Any],
+        *,
+        fn: Callable[[Any], Any],
+        discount_spec: specs.Spec[Any] | None = None,
+    ):
+        super().__init__(env)
+        if not callable(fn):
+            raise TypeError(f"`fn` must be callable, got {fn!r}.")
+        self._fn = fn
+        if discount_spec is None:
+            shape = jax.eval_shape(fn, env.discount_spec().generate_value())
+            discount_spec = specs.BoundedArray(shape.shape, shape.dtype, 0.0, 1.0, name="discount")
+        self._discount_spec = discount_spec
+        self._boundary = _core.boundary(env)
+
+    def _repr_kwargs(self) -> list[tuple[str, Any]]:
+        return [("fn", self._fn)]
+
+    def discount_spec(self) -> specs.Spec[Any]:
+        return self._discount_spec
+
+    def reset(self, key: jax.Array, *, options: _core.EnvOptions = None) -> Any:
+        state, timestep = self._env.reset(key, options=options)
+        placeholder = jax.tree_util.tree_map(jnp.ones_like, self._fn(timestep.discount))
+        return state, dataclasses.replace(timestep, discount=placeholder)
+
+    def step(self, state: Any, action: Any) -> Any:
+        _common.check_action(self, action)
+        state, timestep = self._env.step(state, action)
+        discount = self._fn(timestep.discount)
+        placeholder = jax.tree_util.tree_map(jnp.ones_like, discount)
+        discount = _common.select(self._boundary.placeholder(timestep), placeholder, discount)
+        return state, dataclasses.replace(timestep, discount=discount)

@@ -34,22 +34,24 @@ def library_call(fn: Any) -> Any:
     return call
 
 
-def _without_warnings_of_ours(run: Any) -> None:
+def _without_warnings_of_ours(run: Any, advice: tuple[str, ...] = ()) -> None:
     """Runs `run()` and fails on any warning Gymnasium's checker or jit_env raised.
 
     The libraries' own warnings while they build and trace (brax's deprecation
-    notices, MJX's renamed fields) are theirs, not the bridge's, and pass.
+    notices, MJX's renamed fields) are theirs, not the bridge's, and pass; so
+    does checker advice containing a text of `advice` (each use says why).
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         run()
     ours = [f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})" for w in caught
-            if "WARN:" in str(w.message) or any(
-                part in w.filename for part in ("/gymnasium/", "/jit_env/", "/tests/"))]
+            if ("WARN:" in str(w.message) or any(
+                part in w.filename for part in ("/gymnasium/", "/jit_env/", "/tests/")))
+            and not any(text in str(w.message) for text in advice)]
     assert not ours, ours
 
 
-def check_gymnasium(make_env: Any, *, renders: bool) -> None:
+def check_gymnasium(make_env: Any, *, renders: bool, advice: tuple[str, ...] = ()) -> None:
     """Gymnasium's env checker through `ToGymnasium`, none of its warnings raised.
 
     With `renders`, the environment is made through `gymnasium.make` (a spec), so
@@ -59,14 +61,14 @@ def check_gymnasium(make_env: Any, *, renders: bool) -> None:
     """
     if not renders:
         bridge = compat.ToGymnasium(make_env(), seed=0)
-        _without_warnings_of_ours(lambda: env_checker.check_env(bridge, skip_render_check=True))
+        _without_warnings_of_ours(lambda: env_checker.check_env(bridge, skip_render_check=True), advice)
         return
     gymnasium.register(
         id="jit_env_hub/Adapted-v0",
         entry_point=lambda **kwargs: compat.ToGymnasium(make_env(), **kwargs))
     try:
         _without_warnings_of_ours(
-            lambda: env_checker.check_env(gymnasium.make("jit_env_hub/Adapted-v0").unwrapped))
+            lambda: env_checker.check_env(gymnasium.make("jit_env_hub/Adapted-v0").unwrapped), advice)
     finally:
         del gymnasium.registry["jit_env_hub/Adapted-v0"]
 
@@ -80,8 +82,21 @@ def run_vector(env: jit_env.Environment, *, num_envs: int = 3, steps: int = 8) -
         observation, reward, terminated, truncated, _ = vector.step(vector.action_space.sample())
         assert np.shape(reward) == (num_envs,)
         assert np.shape(terminated) == np.shape(truncated) == (num_envs,)
-    assert vector.observation_space.contains(observation)
+    assert vector.observation_space.contains(observation), _outside(vector.observation_space, observation)
     vector.close()
+
+
+def _outside(space: Any, value: Any, path: str = "observation") -> list[str]:
+    """The leaves of `value` that `space` does not contain, with their ranges, for a failure message."""
+    if isinstance(space, gymnasium.spaces.Dict):
+        return [p for k in space.spaces for p in _outside(space[k], value[k], f"{path}[{k!r}]")]
+    if isinstance(space, gymnasium.spaces.Tuple):
+        return [p for i, s in enumerate(space.spaces) for p in _outside(s, value[i], f"{path}[{i}]")]
+    if space.contains(value):
+        return []
+    value = np.asarray(value)
+    return [f"{path}: {space} does not contain {value.dtype}{list(value.shape)} in "
+            f"[{value.min()}, {value.max()}]"]
 
 
 def dm_env_conformance(make_env: Any, actions: Any) -> type:
@@ -113,12 +128,14 @@ def run_conformance(case: type) -> None:
 
 
 def check_every_id(make_env: Any, *, num_steps: int = 20, batch_size: int = 2,
-                   episode_steps: int = 3, view: Any = None, **tolerance: float) -> None:
+                   episode_steps: int = 3, view: Any = None, advice: tuple[str, ...] = (),
+                   **tolerance: float) -> None:
     """What every hub id passes: jit_env's checker, then the three bridges.
 
     `make_env()` builds the environment as `jit_env.make` gives it; the bridges
     take `view(make_env())` where a `view` is given (a multi-player game's
-    single-agent view: Gymnasium wants a scalar reward); `tolerance` (``rtol``,
+    single-agent view: Gymnasium wants a scalar reward); `advice` lists checker
+    advice the id may draw (see `check_gymnasium`); `tolerance` (``rtol``,
     ``atol``) goes to the checker's ``jit`` check. The bridges:
     Gymnasium's env checker through `ToGymnasium` (every warning an error, the
     render check left out: each library's tests render), `ToGymnasiumVector` for
@@ -128,7 +145,7 @@ def check_every_id(make_env: Any, *, num_steps: int = 20, batch_size: int = 2,
     """
     testing.check_env(make_env(), num_steps=num_steps, batch_size=batch_size, **tolerance)
     bridged = make_env if view is None else lambda: view(make_env())
-    check_gymnasium(bridged, renders=False)
+    check_gymnasium(bridged, renders=False, advice=advice)
     run_vector(bridged(), num_envs=2, steps=2 * episode_steps)
     run_conformance(dm_env_conformance(
         lambda: wrappers.TimeLimit(bridged(), max_episode_steps=episode_steps), actions=None))

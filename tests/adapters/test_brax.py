@@ -53,7 +53,7 @@ def test_make__is_the_raw_env_in_jit_env_time_limit():
 # inside lax.scan into up to 2.6e-3 (1.6% relative) in one step's observation, with the same
 # state, action and key (measured with 5 random actions in [-0.4, 0.4]): its checker tolerances.
 # humanoidstandup (the same body) failed the default ones too, from the eager reset's state.
-JIT_TOLERANCE = dict.fromkeys(("humanoid", "humanoidstandup"), {"rtol": 0.05, "atol": 1e-2})
+JIT_TOLERANCE = {name: {"rtol": 0.05, "atol": 1e-2} for name in ("humanoid", "humanoidstandup")}
 # brax 0.14.2's fluid model (swimmer's viscosity) calls `jnp.clip(x, a_min=...)`, which JAX 0.10
 # no longer takes: the environment's own step fails to trace, so it cannot be built.
 _SWIMMER_BROKEN = pytest.mark.xfail(

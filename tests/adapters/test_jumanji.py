@@ -19,7 +19,7 @@ from jumanji.environments.routing.sokoban import env as sokoban_env  # noqa: E40
 from jumanji.environments.routing.sokoban import generator as sokoban_generator  # noqa: E402
 
 import jit_env  # noqa: E402
-from jit_env import specs, testing  # noqa: E402
+from jit_env import specs, testing, wrappers  # noqa: E402
 from jit_env.adapters import _catalogue, _common, _jumanji  # noqa: E402
 
 pytestmark = pytest.mark.hub
@@ -63,9 +63,28 @@ def _marks(name: str) -> list[pytest.MarkDecorator]:
     return marks + ([TSP_SPEC] if name == "TSP-v1" else [])
 
 
+def _team(env):
+    """How a multi-agent id (a reward and a discount per agent) crosses the bridges in
+    docs/hub.md: one learner for the team, the agents' rewards summed and their discounts
+    (which end together) reduced to one (Gymnasium wants a scalar reward and one
+    terminated; the bridges refuse a discount per agent)."""
+    if env.reward_spec().shape != ():
+        env = wrappers.TransformReward(env, fn=jnp.sum)
+    if env.discount_spec().shape != ():
+        env = wrappers.TransformDiscount(env, fn=jnp.min)
+    return env
+
+
+# MultiCVRP's action spec is Jumanji's int16 BoundedArray [0, num_customers + 1] per vehicle,
+# which is a Box; Gymnasium's checker advises a normalised Box for any Box (advice for
+# continuous actions).
+ADVICE = {"MultiCVRP-v0": ("we recommend using a symmetric and normalized space",)}
+
+
 @pytest.mark.parametrize("name", [pytest.param(n, marks=_marks(n)) for n in IDS])
 def test_make__every_id_passes_check_env_and_the_bridges(name):
-    _hub_checks.check_every_id(lambda: _make(name), num_steps=30, batch_size=3)
+    _hub_checks.check_every_id(lambda: _make(name), num_steps=30, batch_size=3, view=_team,
+                               advice=ADVICE.get(name, ()))
 
 
 def test_spec_to_spec__keeps_structure_shapes_dtypes_and_bounds():

@@ -1,6 +1,7 @@
 """The Gymnasium bridge: env_checker with warnings as errors, seeding, errors, registry."""
 
 import dataclasses
+import re
 import warnings
 from typing import Any
 
@@ -182,3 +183,30 @@ def test_spec_to_space__dataclass_node_is_a_dict_by_field_names():
     np.testing.assert_array_equal(observations["angle"], np.full((3, 2), -2))
     vector.step({"angle": np.full(3, 0.25, np.float32), "velocity": np.array([0, 1, 1])})
     vector.close()
+
+
+def _per_agent_discount(env):
+    """`env` with a discount per agent (two agents), as Jumanji's multi-agent environments have."""
+    return wrappers.TransformDiscount(env, fn=lambda d: jnp.stack([d, d]))
+
+
+def test_gymnasium_bridges__refuse_more_than_one_discount_per_step():
+    # Before: accepted, then terminated had a value per agent (ToGymnasiumVector's shape
+    # (N, agents); ToGymnasium raised NumPy's ambiguous-truth-value error at the first LAST).
+    env = _per_agent_discount(jit_env.make("CartPole-v1"))
+    assert env.discount_spec().shape == (2,)
+    for bridge, build in (("ToGymnasium", lambda: compat.ToGymnasium(env)),
+                          ("ToGymnasiumVector", lambda: compat.ToGymnasiumVector(env, 2))):
+        message = _checks.ERR_DISCOUNT_SHAPE.format(bridge=bridge, env=env, spec=env.discount_spec())
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+            build()
+    # The fix the message names: one discount for the team.
+    team = wrappers.TransformDiscount(env, fn=jnp.min)
+    vector = compat.ToGymnasiumVector(team, 2, seed=0)
+    vector.reset(seed=0)
+    _, _, terminated, truncated, _ = vector.step(np.array([0, 1]))
+    assert terminated.shape == truncated.shape == (2,)
+    vector.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        env_checker.check_env(compat.ToGymnasium(team, seed=0), skip_render_check=True)

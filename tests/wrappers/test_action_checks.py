@@ -29,6 +29,7 @@ CATALOGUE = {
     "AutoReset(next_step)": (lambda e: wrappers.AutoReset(e, mode="next_step"), ()),
     "TransformObservation": (lambda e: wrappers.TransformObservation(e, fn=lambda o: 2 * o), ()),
     "TransformReward": (lambda e: wrappers.TransformReward(e, fn=lambda r: r - 1), ()),
+    "TransformDiscount": (lambda e: wrappers.TransformDiscount(e, fn=lambda d: d * 0.5), ()),
     "TransformAction": (lambda e: wrappers.TransformAction(
         e, fn=lambda a: a * 0.5, action_spec=specs.BoundedArray((2,), jnp.float32, -2.0, 2.0)), ()),
     "ClipAction": (lambda e: wrappers.ClipAction(e), ()),

@@ -27,6 +27,7 @@ CATALOGUE = {
     "AutoReset(next_step)": (lambda e: wrappers.AutoReset(e, mode="next_step"), None),
     "TransformObservation": (lambda e: wrappers.TransformObservation(e, fn=lambda o: 2 * o), None),
     "TransformReward": (lambda e: wrappers.TransformReward(e, fn=lambda r: r - 1), None),
+    "TransformDiscount": (lambda e: wrappers.TransformDiscount(e, fn=lambda d: d * 0.5), None),
     "TransformAction": (lambda e: wrappers.TransformAction(
         e, fn=lambda a: a * 0.5, action_spec=specs.BoundedArray((2,), jnp.float32, -2.0, 2.0)), None),
     "ClipAction": (lambda e: wrappers.ClipAction(e), None),
