@@ -13,6 +13,21 @@ from jit_env import _core, specs
 from jit_env.wrappers import _common
 
 
+def _transformed(timestep: _core.TimeStep[Any], field: str, fn: Callable[[Any], Any],
+                 fill: Callable[[Any], Any], boundary: _core.Boundary | None) -> _core.TimeStep[Any]:
+    """`timestep` with `fn` applied to its `field` ("reward" or "discount"), where that is real.
+
+    A placeholder gets `fill` (zeros, ones) of the transformed value's shape and
+    dtype instead: a reset's FIRST (`boundary` None) and, in a step, a FIRST the
+    `boundary` beneath calls a placeholder (a next-step auto-reset).
+    """
+    value = fn(getattr(timestep, field))
+    placeholder = jax.tree_util.tree_map(fill, value)
+    if boundary is not None:
+        placeholder = _common.select(boundary.placeholder(timestep), placeholder, value)
+    return dataclasses.replace(timestep, **{field: placeholder})
+
+
 class TransformReward(_core.Wrapper[Any, Any, Any]):
     """Applies `fn` to the reward of every transition.
 
@@ -56,16 +71,12 @@ class TransformReward(_core.Wrapper[Any, Any, Any]):
 
     def reset(self, key: jax.Array, *, options: _core.EnvOptions = None) -> Any:
         state, timestep = self._env.reset(key, options=options)
-        placeholder = jax.tree_util.tree_map(jnp.zeros_like, self._fn(timestep.reward))
-        return state, dataclasses.replace(timestep, reward=placeholder)
+        return state, _transformed(timestep, "reward", self._fn, jnp.zeros_like, None)
 
     def step(self, state: Any, action: Any) -> Any:
         _common.check_action(self, action)
         state, timestep = self._env.step(state, action)
-        reward = self._fn(timestep.reward)
-        placeholder = jax.tree_util.tree_map(jnp.zeros_like, reward)
-        reward = _common.select(self._boundary.placeholder(timestep), placeholder, reward)
-        return state, dataclasses.replace(timestep, reward=reward)
+        return state, _transformed(timestep, "reward", self._fn, jnp.zeros_like, self._boundary)
 
 
 class TransformDiscount(_core.Wrapper[Any, Any, Any]):
@@ -114,13 +125,9 @@ class TransformDiscount(_core.Wrapper[Any, Any, Any]):
 
     def reset(self, key: jax.Array, *, options: _core.EnvOptions = None) -> Any:
         state, timestep = self._env.reset(key, options=options)
-        placeholder = jax.tree_util.tree_map(jnp.ones_like, self._fn(timestep.discount))
-        return state, dataclasses.replace(timestep, discount=placeholder)
+        return state, _transformed(timestep, "discount", self._fn, jnp.ones_like, None)
 
     def step(self, state: Any, action: Any) -> Any:
         _common.check_action(self, action)
         state, timestep = self._env.step(state, action)
-        discount = self._fn(timestep.discount)
-        placeholder = jax.tree_util.tree_map(jnp.ones_like, discount)
-        discount = _common.select(self._boundary.placeholder(timestep), placeholder, discount)
-        return state, dataclasses.replace(timestep, discount=discount)
+        return state, _transformed(timestep, "discount", self._fn, jnp.ones_like, self._boundary)
