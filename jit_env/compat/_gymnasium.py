@@ -113,7 +113,7 @@ def _space_order(spec: specs.Spec[Any]) -> list[int]:
     keys are sorted; elsewhere it is ``0, 1, ...``.
     """
     leaves, treedef = jax.tree_util.tree_flatten(specs.unpack_spec(spec), is_leaf=specs.is_spec)
-    numbered = treedef.unflatten(range(len(leaves)))
+    numbered = jax.tree_util.tree_unflatten(treedef, range(len(leaves)))
     order: list[int] = jax.tree_util.tree_leaves(_plain(numbered, lambda x: isinstance(x, int)))
     return order
 
