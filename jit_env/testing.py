@@ -824,11 +824,12 @@ def check_env(
         options: Reset options passed to every `reset`.
         batch_size: Batch size for environments that take a batch of keys
             (`Vmap`, `VmapAutoReset`).
-        rtol, atol: Tolerances of the ``jit`` check, which compares float
+        rtol: Relative tolerance of the ``jit`` check, which compares float
             results under `jax.jit` with eager and `lax.scan` ones (XLA fuses
             each program its own way, so float32 results may differ in their last
             bits; chaotic, contact-rich physics amplifies that within a step).
             Every other comparison is exact.
+        atol: Absolute tolerance of the ``jit`` check.
 
     Raises:
         EnvCheckError: An `AssertionError` naming the failed check.
