@@ -84,7 +84,7 @@ def _plain(tree: Any, is_leaf: Callable[[Any], bool]) -> Any:
     if isinstance(tree, (tuple, list)):
         return tuple(_plain(v, is_leaf) for v in tree)
     children, _ = jax.tree_util.tree_flatten_with_path(tree, is_leaf=lambda x: x is not tree)
-    if len(children) == 1 and not children[0][0]:  # Not a container: an unknown leaf.
+    if not children or (len(children) == 1 and not children[0][0]):  # None, or an unknown leaf.
         raise NotImplementedError(ERR_UNKNOWN_SPEC.format(tree))
     return {_field_name(path[0]): _plain(child, is_leaf) for path, child in children}
 

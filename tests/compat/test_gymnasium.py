@@ -126,6 +126,9 @@ def test_spec_to_space__unknown_container_raises():
     with pytest.raises(NotImplementedError) as info:
         _gymnasium.spec_to_space(spec)
     assert str(info.value) == _gymnasium.ERR_UNKNOWN_SPEC.format(spec)
+    # None has no space (0.1.5's test_wrong_spec): not an empty Dict.
+    with pytest.raises(NotImplementedError, match=re.escape(_gymnasium.ERR_UNKNOWN_SPEC.format(None))):
+        _gymnasium.spec_to_space(None)
 
 
 
